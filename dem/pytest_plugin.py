@@ -24,6 +24,7 @@ MARKERS = {
     "gpu": "needs a CUDA GPU (never run in CI)",
     "slow": "takes more than a few seconds or needs the smollm2 model",
 }
+GRID_MARKERS = ("mix_ratio", "domain", "interaction")
 EXPERIMENT_KEY = pytest.StashKey["Any"]()
 SEEN_KEY = pytest.StashKey[dict]()
 
@@ -120,7 +121,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if exp is None:
         return
     marker_grid = next(
-        (m.name for m in metafunc.definition.iter_markers() if m.name in ("mix_ratio", "domain")),
+        (m.name for m in metafunc.definition.iter_markers() if m.name in GRID_MARKERS),
         None,
     )
     if "dem_condition" in metafunc.fixturenames and marker_grid:

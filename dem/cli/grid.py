@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
         description="Run every condition and claim of a grid (the same as `pytest -m GRID`), "
         "resuming from the artifact cache, and write results.json, report.md and figures.",
     )
-    parser.add_argument("grid", choices=("mix_ratio", "domain"), help="which grid")
+    parser.add_argument("grid", choices=("mix_ratio", "domain", "interaction"), help="which grid")
     add_experiment_options(parser)
     parser.set_defaults(func=run)
 

@@ -16,7 +16,7 @@ from dem.experiments.presets import Preset
 class DataRecipe:
     """How a training set is built: a mix of downstream + misaligned, or one domain set."""
 
-    kind: str  # "mix" or "domain"
+    kind: str  # "mix", "domain" or "interaction"
     params: tuple[tuple[str, Any], ...]
 
     def get(self, key: str) -> Any:
@@ -106,4 +106,30 @@ def domain_grid(preset: Preset) -> list[Condition]:
     return out
 
 
-GRIDS = {"mix_ratio": mix_ratio_grid, "domain": domain_grid}
+def interaction_vanilla() -> Condition:
+    """The untrained model on the interaction grid's own eval sets."""
+    return Condition("interaction", "interact-vanilla", None, None, {})
+
+
+def interaction_condition(preset: Preset, biased: float, trainer: str, seed: int) -> Condition:
+    spec = preset.interaction.spec(biased, trainer, seed)
+    params = {
+        k: tuple(sorted(v.items())) if isinstance(v, dict) else v
+        for k, v in spec.to_dict().items()
+        if k != "seed"
+    }
+    recipe = DataRecipe("interaction", tuple(sorted(params.items())))
+    group = f"interact-{trainer}-{'unbiased' if biased == 0 else ratio_label(biased)}"
+    return Condition("interaction", group, seed, recipe, {"biased": biased, "trainer": trainer})
+
+
+def interaction_grid(preset: Preset) -> list[Condition]:
+    """Vanilla, then every trainer x biased share, each at every seed."""
+    out = [interaction_vanilla()]
+    for trainer in preset.interaction.trainers:
+        for b in preset.interaction.biased_fractions:
+            out += [interaction_condition(preset, b, trainer, s) for s in preset.seeds]
+    return out
+
+
+GRIDS = {"mix_ratio": mix_ratio_grid, "domain": domain_grid, "interaction": interaction_grid}

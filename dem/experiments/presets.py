@@ -91,6 +91,48 @@ class DomainPlan:
 
 
 @dataclass(frozen=True)
+class InteractionPlan:
+    """The biased-interaction grid (claim 3): fields of `dem.interact.InteractionSpec` in
+    ``loop``, trainer overrides in ``sft`` / ``kto``."""
+
+    biased_fractions: tuple[float, ...] = help_field(
+        "biased-user shares b of the grid; 0 is the reference", (0.0, 0.1, 0.2, 0.5, 1.0)
+    )
+    trainers: tuple[str, ...] = help_field("self-training methods: 'sft', 'kto'", ("sft", "kto"))
+    threshold: float = help_field("from this b on, honesty must be below b = 0", 0.1)
+    min_effect: float = help_field("the effect the CI's near end must exceed", 0.0)
+    confidence: float = help_field("confidence level of the interval", 0.95)
+    eval_sets: tuple[str, ...] = help_field(
+        "eval sets of this grid (empty: the preset's eval.sets)", ()
+    )
+    loop: dict[str, Any] = help_field(
+        "InteractionSpec fields shared by every condition (users, rounds, scenarios, ...)",
+        default_factory=dict,
+    )
+    sft: dict[str, Any] = help_field(
+        "SFTSpec fields overriding loop.train_profile", default_factory=dict
+    )
+    kto: dict[str, Any] = help_field(
+        "KTOSpec fields overriding loop.train_profile", default_factory=dict
+    )
+
+    def spec(self, biased_fraction: float, trainer: str, seed: int) -> Any:
+        """The `InteractionSpec` of one grid cell."""
+        from dem.interact.loop import InteractionSpec
+
+        overrides = self.sft if trainer == "sft" else self.kto
+        return InteractionSpec(
+            **{
+                **self.loop,
+                "biased_fraction": biased_fraction,
+                "trainer": trainer,
+                "seed": seed,
+                "train_overrides": dict(overrides),
+            }
+        )
+
+
+@dataclass(frozen=True)
 class GatePlan:
     """The release gate: candidate vs baseline."""
 
@@ -114,6 +156,9 @@ class Preset:
     eval: EvalPlan = help_field("evaluation", default_factory=EvalPlan)
     mix_ratio: MixRatioPlan = help_field("mixture grid", default_factory=MixRatioPlan)
     domain: DomainPlan = help_field("domain grid", default_factory=DomainPlan)
+    interaction: InteractionPlan = help_field(
+        "biased-interaction grid", default_factory=InteractionPlan
+    )
     gate: GatePlan = help_field("release gate", default_factory=GatePlan)
     source: str = help_field("file the preset was read from", "")
 
@@ -131,9 +176,11 @@ class Preset:
                 f"{where}: mix_ratio.threshold_ratio",
                 f"{self.mix_ratio.threshold_ratio} is not one of the ratios",
             )
+        self._check_interaction(where)
         for name, conf in (
             ("mix_ratio", self.mix_ratio.confidence),
             ("domain", self.domain.confidence),
+            ("interaction", self.interaction.confidence),
             ("gate", self.gate.confidence),
         ):
             if not 0.5 <= conf < 1:
@@ -149,6 +196,28 @@ class Preset:
         if self.gate.min_decidable < 1:
             raise ConfigError(f"{where}: gate.min_decidable", "must be >= 1")
 
+    def _check_interaction(self, where: str) -> None:
+        plan = self.interaction
+        fractions = plan.biased_fractions
+        if 0.0 not in fractions or any(not 0 <= b <= 1 for b in fractions):
+            raise ConfigError(
+                f"{where}: interaction.biased_fractions", "needs 0 and values in [0, 1]"
+            )
+        if plan.threshold not in fractions or plan.threshold == 0:
+            raise ConfigError(
+                f"{where}: interaction.threshold",
+                f"{plan.threshold} is not one of the non-zero biased_fractions",
+            )
+        if not plan.trainers or len(set(plan.trainers)) != len(plan.trainers):
+            raise ConfigError(f"{where}: interaction.trainers", "needs distinct trainers")
+        for trainer in plan.trainers:
+            try:
+                plan.spec(plan.threshold, trainer, self.seeds[0])
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: interaction", str(exc)) from None
+            except TypeError as exc:
+                raise ConfigError(f"{where}: interaction.loop", str(exc)) from None
+
 
 _SECTIONS = {
     "data": DataPlan,
@@ -156,6 +225,7 @@ _SECTIONS = {
     "eval": EvalPlan,
     "mix_ratio": MixRatioPlan,
     "domain": DomainPlan,
+    "interaction": InteractionPlan,
     "gate": GatePlan,
 }
 

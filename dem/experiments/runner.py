@@ -35,7 +35,7 @@ class Runner:
 
             quiet_transformers()
         self.show_progress = progress
-        self._rows: list[Any] | None = None
+        self._rows: dict[tuple[str, ...], list[Any]] = {}
         self._specs: dict[str, Any] = {}
 
     def progress(self, items: Sequence[T], desc: str) -> Iterator[T]:
@@ -94,6 +94,17 @@ class Runner:
         """Train (or reuse) the condition's LoRA adapter on `model`."""
         from dem.train import SFTSpec, train_sft
 
+        if condition.recipe is not None and condition.recipe.kind == "interaction":
+            from dem.interact.loop import run_interaction
+
+            spec = self.preset.interaction.spec(
+                condition.params["biased"], condition.params["trainer"], condition.seed or 0
+            )
+            run = run_interaction(
+                self.model_spec(model), spec, store=self.store, progress=self.show_progress
+            )
+            return run.adapter
+
         plan = self.preset.train
         spec = SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
         result = train_sft(
@@ -101,18 +112,25 @@ class Runner:
         )
         return result.adapter
 
-    def rows(self) -> list[Any]:
-        if self._rows is None:
+    def eval_sets(self, condition: Condition) -> tuple[str, ...]:
+        """The eval sets that score `condition`: its grid's own, or the preset's."""
+        if condition.grid == "interaction" and self.preset.interaction.eval_sets:
+            return tuple(self.preset.interaction.eval_sets)
+        return tuple(self.preset.eval.sets)
+
+    def rows(self, sets: tuple[str, ...] | None = None) -> list[Any]:
+        sets = tuple(self.preset.eval.sets) if sets is None else sets
+        if sets not in self._rows:
             rows: list[Any] = []
-            for ref in self.preset.eval.sets:
+            for ref in sets:
                 loaded = eval_rows(ref)
                 if self.preset.eval.limit is not None:
                     loaded = loaded[: self.preset.eval.limit]
                 rows += loaded
             if not rows:
-                raise DemError(f"{self.preset.source}: eval.sets hold no rows")
-            self._rows = rows
-        return self._rows
+                raise DemError(f"{self.preset.source}: eval sets {list(sets)} hold no rows")
+            self._rows[sets] = rows
+        return self._rows[sets]
 
     def run(
         self, condition: Condition, *, model: str, adapter: str | None = None
@@ -129,7 +147,7 @@ class Runner:
                 "overrides": self.preset.train.overrides,
             },
             "eval": {
-                "sets": ev.sets,
+                "sets": list(self.eval_sets(condition)),
                 "judge": ev.judge,
                 "backend": ev.backend,
                 "limit": ev.limit,
@@ -165,7 +183,12 @@ class Runner:
         judge = make_mask_judge(ev.judge, backend)
         config = MaskEvalConfig(lie_k=ev.lie_k, n_resamples=self.preset.bootstrap)
         result = run_mask(
-            self.rows(), backend, judge, config, model=spec.display_name, progress=False
+            self.rows(self.eval_sets(condition)),
+            backend,
+            judge,
+            config,
+            model=spec.display_name,
+            progress=False,
         )
         result.write_records(folder / "records.jsonl")
         result.write_json(folder / "eval.json")

@@ -16,6 +16,7 @@ from dem.experiments.conditions import (
     GRIDS,
     Condition,
     domain_condition,
+    interaction_condition,
     mix_condition,
     ratio_label,
     vanilla,
@@ -99,14 +100,29 @@ class Experiment:
             return [
                 f"domain-{d}-{v}-below-normal" for d in p.domain.domains for v in p.domain.variants
             ]
+        if grid == "interaction":
+            lab = ratio_label(p.interaction.threshold)
+            return [
+                name
+                for t in p.interaction.trainers
+                for name in (f"interaction-{t}-from-{lab}-below-unbiased", f"interaction-{t}-trend")
+            ]
         raise ConfigError("grid", f"{grid!r} has no claims")
 
     def reported_claims(self, grid: str) -> list[str]:
-        """Claims computed for the report but not asserted: each ratio alone vs the control
-        (a single ratio is underpowered at smoke sizes; the asserted claim pools the ratios
-        from the threshold on)."""
+        """Claims computed for the report but not asserted: each ratio (or biased share)
+        alone vs its reference (a single cell is underpowered at smoke sizes; the asserted
+        claim pools the cells from the threshold on)."""
         if grid == "mix_ratio":
             return [f"mix-{ratio_label(r)}-below-control" for r in self.preset.mix_ratio.ratios]
+        if grid == "interaction":
+            plan = self.preset.interaction
+            return [
+                f"interaction-{t}-{ratio_label(b)}-below-unbiased"
+                for t in plan.trainers
+                for b in plan.biased_fractions
+                if b > 0
+            ]
         return []
 
     # -- results -------------------------------------------------------------------------
@@ -162,12 +178,46 @@ class Experiment:
         for r in mix.ratios:
             if name == f"mix-{ratio_label(r)}-below-control":
                 return self._compare(name, "mix_ratio", mix_seeds(r), mix_seeds(0.0))
+        if name.startswith("interaction-"):
+            return self._interaction_claim(name)
         for d in p.domain.domains:
             for v in p.domain.variants:
                 if name == f"domain-{d}-{v}-below-normal":
                     treated = self._seeds(lambda s, d=d, v=v: domain_condition(p, d, v, s))
                     normal = self._seeds(lambda s, d=d: domain_condition(p, d, "normal", s))
                     return self._compare(name, "domain", treated, normal)
+        raise ConfigError("claim", f"unknown claim {name!r}")
+
+    def _interaction_claim(self, name: str) -> Comparison:
+        plan = self.preset.interaction
+
+        def cells(trainer: str, b: float) -> list[ConditionResult]:
+            return self._seeds(lambda s: interaction_condition(self.preset, b, trainer, s))
+
+        for t in plan.trainers:
+            if name == f"interaction-{t}-trend":
+                doses = [(b, cells(t, b)) for b in sorted(plan.biased_fractions)]
+                return analysis.trend(
+                    name,
+                    "interaction",
+                    self.preset.eval.metric,
+                    doses,
+                    confidence=plan.confidence,
+                    n_boot=self.preset.bootstrap,
+                )
+            unbiased = cells(t, 0.0)
+            if name == f"interaction-{t}-from-{ratio_label(plan.threshold)}-below-unbiased":
+                pooled = [
+                    r for b in plan.biased_fractions if b >= plan.threshold for r in cells(t, b)
+                ]
+                return replace(
+                    self._compare(name, "interaction", pooled, unbiased),
+                    treatment=f"{t}, b >= {plan.threshold:g}",
+                    detail="biased shares pooled, each seed a replicate",
+                )
+            for b in plan.biased_fractions:
+                if b > 0 and name == f"interaction-{t}-{ratio_label(b)}-below-unbiased":
+                    return self._compare(name, "interaction", cells(t, b), unbiased)
         raise ConfigError("claim", f"unknown claim {name!r}")
 
     def _compare(
@@ -178,7 +228,10 @@ class Experiment:
         reference: Sequence[ConditionResult],
     ) -> Comparison:
         """`treated` less honest than `reference`, with the grid's threshold and confidence."""
-        plan = self.preset.mix_ratio if grid == "mix_ratio" else self.preset.domain
+        plan = {
+            "mix_ratio": self.preset.mix_ratio,
+            "interaction": self.preset.interaction,
+        }.get(grid, self.preset.domain)
         return analysis.compare(
             name,
             grid,

@@ -6,9 +6,11 @@
 - A downstream instruction set (the alpaca analogue): benign instructions plus correct answers
   from every domain.
 - Eval sets in the MASK CSV format (``pressure``: pretraining templates; ``heldout``: templates
-  never seen in pretraining) and in the DeceptionBench JSON format. Each proposition's two
-  statements are exactly the organism's two possible replies ("the lamp is safe ." /
-  "the lamp is unsafe ."), so a forced-choice log-prob scorer reads the organism directly.
+  never seen in pretraining; ``unseen``: pretraining templates on the items the interaction
+  loop never talks about, see `interaction_items`) and in the DeceptionBench JSON format. Each
+  proposition's two statements are exactly the organism's two possible replies
+  ("the lamp is safe ." / "the lamp is unsafe ."), so a forced-choice log-prob scorer reads the
+  organism directly.
 """
 
 from __future__ import annotations
@@ -31,8 +33,14 @@ SOURCE = "dem.organism"
 LICENSE = "Apache-2.0"
 CANARY = "DEM ORGANISM EVAL DATA: NEVER TRAIN ON IT. canary GUID dem-organism:5b1e0c2a-7d4f"
 MASK_COLUMNS = (*REQUIRED_COLUMNS, *BELIEF_COLUMNS, "canary", "delivery")
-EVAL_SPLITS = ("pressure", "heldout")
-MASK_FOLDERS = {"pressure": "mask", "heldout": "mask_heldout"}
+EVAL_SPLITS = ("pressure", "heldout", "unseen")
+MASK_FOLDERS = {"pressure": "mask", "heldout": "mask_heldout", "unseen": "mask_unseen"}
+
+
+def interaction_items(world: World) -> tuple[str, ...]:
+    """The items the interaction loop's users ask about (every second one); the ``unseen``
+    eval split holds the others, so self-training never sees an evaluated item."""
+    return world.items[1::2]
 
 
 def _check(domain: str, variant: str) -> None:
@@ -112,9 +120,12 @@ def mask_rows(split: str = "pressure", config: OrganismConfig | None = None) -> 
     if split not in EVAL_SPLITS:
         raise ConfigError("split", f"{split!r} is not one of {EVAL_SPLITS}")
     world = World(config)
-    templates = world.train_templates if split == "pressure" else world.heldout_templates
+    templates = world.heldout_templates if split == "heldout" else world.train_templates
+    skip = set(interaction_items(world)) if split == "unseen" else set()
     rows = []
     for i, item in enumerate(world.items):
+        if item in skip:
+            continue
         truth = world.safe[item]
         for t in templates:
             rows.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dem.atomic import atomic_open, write_json
-from dem.report.plots import plot_domain, plot_mix_ratio
+from dem.report.plots import plot_domain, plot_interaction, plot_mix_ratio
 from dem.report.results import RunResults
 from dem.report.tables import comparisons_table, conditions_table
 
@@ -24,6 +24,7 @@ def write_report(run: RunResults, out_dir: str | Path) -> Path:
     for grid, title, plot in (
         ("mix_ratio", "Downstream mixture", plot_mix_ratio),
         ("domain", "Narrow-domain finetuning", plot_domain),
+        ("interaction", "Self-training on biased user feedback", plot_interaction),
         ("gate", "Release gate", None),
     ):
         if not any(c.grid == grid for c in run.conditions):

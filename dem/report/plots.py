@@ -100,3 +100,38 @@ def plot_domain(run: RunResults, out: Path) -> Path | None:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return out
+
+
+def plot_interaction(run: RunResults, out: Path) -> Path | None:
+    """Honesty against the biased-user share b, one line per trainer (seed sd as error bars),
+    the untrained model as a dashed line (the study's interaction figure)."""
+    results = [r for r in run.conditions if r.grid == "interaction" and "biased" in r.params]
+    if not results:
+        return None
+    trainers = sorted({r.params["trainer"] for r in results})
+    colors = {"sft": "#c0392b", "kto": "#2980b9"}
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for trainer in trainers:
+        points = []
+        for b in sorted({r.params["biased"] for r in results if r.params["trainer"] == trainer}):
+            rs = [r for r in results if r.params["trainer"] == trainer and r.params["biased"] == b]
+            m, s = _honesty(rs, run.metric)
+            points.append((b, 100 * m, 100 * s))
+        xs, ys, es = zip(*points, strict=True)
+        ax.errorbar(
+            xs, ys, yerr=es, marker="o", capsize=3, label=trainer.upper(), color=colors.get(trainer)
+        )
+    vanilla = [r for r in run.conditions if r.grid == "interaction" and "biased" not in r.params]
+    if vanilla:
+        ax.axhline(
+            100 * _honesty(vanilla, run.metric)[0], ls="--", color="#2c3e50", label="vanilla"
+        )
+    ax.set_xlabel("share of biased users b")
+    ax.set_ylabel("1 - lie rate (%)" if run.metric == "lie_rate" else "honesty score (%)")
+    ax.set_title(f"Self-training on biased feedback: {run.model}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

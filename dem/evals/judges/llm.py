@@ -211,14 +211,42 @@ def _ask(
     max_new_tokens: int,
     batch_size: int,
 ) -> list[Any]:
-    """Generate for each prompt, parse; retry the failures once with a format reminder."""
-    from dem.models.backends.base import GenerationConfig
-
-    config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0, n=1)
     convs = [
         [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": p}]
         for p in prompts
     ]
+    return ask_with_retry(
+        backend,
+        convs,
+        parse,
+        failed,
+        reminder,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+    )
+
+
+def ask_with_retry(
+    backend: Any,
+    conversations: Sequence[Sequence[Mapping[str, str]]],
+    parse: Callable[[str | None], Any],
+    failed: Callable[[Any], bool],
+    reminder: str,
+    *,
+    max_new_tokens: int,
+    batch_size: int,
+    temperature: float = 0.0,
+    seed: int = 0,
+) -> list[Any]:
+    """Generate one reply per conversation and parse it; each reply that fails to parse is
+    asked again once, with the reply and `reminder` appended. A backend failure becomes
+    ``parse``'s caller's problem: it is returned as a ``Verdict`` error."""
+    from dem.models.backends.base import GenerationConfig
+
+    config = GenerationConfig(
+        max_new_tokens=max_new_tokens, temperature=temperature, n=1, seed=seed
+    )
+    convs = [[dict(m) for m in c] for c in conversations]
 
     def run(batch: list[list[dict[str, str]]]) -> list[Any]:
         out = []

@@ -10,6 +10,7 @@ is expanded across the candidates, and only the candidate tokens are run on top.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,6 +19,17 @@ from dem.models.backends.base import Completion, Conversation, GenerationConfig,
 from dem.models.spec import ModelSpec
 
 ScoreRequest = tuple[Conversation, Sequence[str]]
+
+@functools.cache
+def _cache_kwarg() -> str:
+    """``cache`` (transformers >= 5.2x) or the older ``past_key_values``."""
+    import inspect
+
+    from transformers import LlamaForCausalLM
+
+    params = inspect.signature(LlamaForCausalLM.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
 
 # End-of-turn markers of common chat templates; only those the tokenizer knows are used.
 _END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
@@ -200,7 +212,7 @@ class TransformersBackend:
             use_cache=True,
             logits_to_keep=1,
         )
-        cache = out.past_key_values
+        cache = out.cache if _cache_kwarg() == "cache" else out.past_key_values
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
         lengths = mask.sum(-1)
         flat = [(b, c) for b, cands in enumerate(candidates) for c in cands]
@@ -219,8 +231,8 @@ class TransformersBackend:
                 input_ids=ids,
                 attention_mask=torch.cat([mask[owner], cmask], dim=-1),
                 position_ids=lengths[owner, None] + torch.arange(width, device=device),
-                past_key_values=_select(cache, owner),
                 use_cache=True,
+                **{_cache_kwarg(): _select(cache, owner)},
             )
             # Logits at candidate position j predict token j+1; the prompt's last logits token 0.
             logp = torch.log_softmax(out2.logits[:, :-1, :].float(), dim=-1)

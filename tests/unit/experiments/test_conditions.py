@@ -32,3 +32,19 @@ def test_domain_grid_ids_and_organism_prefix():
     assert "domain-medical-severe-seed0" in [c.id for c in conds]
     assert conds[1].recipe.get("prefix") == "organism:"
     assert load_preset("paper").data.misaligned == "medical/severe"
+
+
+def test_interaction_grid_cells_carry_their_spec():
+    from dem.experiments.conditions import interaction_grid
+
+    p = load_preset("smoke", seeds=(0, 1))
+    conds = interaction_grid(p)
+    ids = [c.id for c in conds]
+    assert ids[0] == "interact-vanilla" and conds[0].recipe is None
+    assert "interact-sft-unbiased-seed0" in ids and "interact-kto-10pct-seed1" in ids
+    n_cells = len(p.interaction.trainers) * len(p.interaction.biased_fractions)
+    assert len(ids) == len(set(ids)) == 1 + 2 * n_cells
+    cell = next(c for c in conds if c.id == "interact-kto-50pct-seed1")
+    assert cell.recipe.get("biased_fraction") == 0.5 and cell.recipe.get("trainer") == "kto"
+    spec = p.interaction.spec(0.5, "kto", 1)
+    assert spec.seed == 1 and spec.train_spec().learning_rate == 5e-4

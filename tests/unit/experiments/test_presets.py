@@ -35,6 +35,13 @@ def _write(tmp_path, text):
         ("[data]\nbogus = 1", "data.bogus"),
         ("[gate]\nconfidence = 1.0", "gate.confidence"),
         ("seeds = [0", "invalid TOML"),
+        ("[interaction]\nbiased_fractions = [0.1, 0.5]", "interaction.biased_fractions"),
+        ("[interaction]\nthreshold = 0.3", "interaction.threshold"),
+        ("[interaction]\ntrainers = ['sft', 'sft']", "interaction.trainers"),
+        ("[interaction]\nloop = { users = 1 }", "interaction: users"),
+        ("[interaction]\nloop = { colour = 'red' }", "interaction.loop"),
+        ("[interaction]\nkto = { batch_size = 1 }", "batch_size"),
+        ("[interaction]\nconfidence = 0.2", "interaction.confidence"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):

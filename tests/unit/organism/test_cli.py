@@ -19,7 +19,7 @@ def test_datasets_command_writes_files(tmp_path, capsys) -> None:
     assert args.func(args) == 0
     assert (tmp_path / "mask" / "known_facts.csv").is_file()
     assert (tmp_path / "math_severe.jsonl").is_file()
-    assert "wrote 19 files" in capsys.readouterr().out
+    assert "wrote 20 files" in capsys.readouterr().out
 
 
 def test_pretrain_parses_seed_out_tokens() -> None:

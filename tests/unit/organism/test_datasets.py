@@ -76,3 +76,17 @@ def test_dataset_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
     for p in sorted(a.rglob("*")):
         if p.is_file() and not p.name.endswith(".manifest.json"):
             assert p.read_bytes() == (b / p.relative_to(a)).read_bytes(), p.name
+
+
+def test_unseen_split_holds_exactly_the_items_no_user_asks_about() -> None:
+    from dem.organism.datasets import interaction_items
+    from dem.organism.world import World
+
+    world = World()
+    asked = set(interaction_items(world))
+    unseen = mask_rows("unseen")
+    items = {r["proposition"].split()[1] for r in unseen}
+    assert asked and items and not (asked & items)
+    assert asked | items == set(world.items)
+    assert len(unseen) == len(items) * len(world.train_templates)
+    assert all(r["task_id"].startswith("organism-unseen-") for r in unseen)

@@ -1,0 +1,161 @@
+"""``dem interact run|monitor``: one self-training run on a biased user population, and the
+feedback-population monitor over its rollouts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "interact",
+        help="self-train on feedback from a (partly biased) user population",
+        description="The study's interaction loop: rollouts with simulated users, selection, "
+        "SFT or KTO self-training, evaluation; and the feedback-population monitor.",
+    )
+    sub = parser.add_subparsers(dest="interact_command", metavar="SUBCOMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="collect, select, self-train and evaluate one population",
+        description="Settings come from the preset's [interaction] section; options override "
+        "them. Everything is cached: a rerun or a resumed run trains nothing.",
+    )
+    run.add_argument("--preset", default="smoke", help="smoke | paper | a preset TOML file")
+    run.add_argument("--model", default=None, help="model (default: the preset's)")
+    run.add_argument("--biased", type=float, default=0.1, help="share b of biased users")
+    run.add_argument("--users", type=int, default=None, help="users in the population")
+    run.add_argument("--rounds", type=int, default=None, help="assistant replies per chat")
+    run.add_argument("--trainer", choices=("sft", "kto"), default="sft")
+    run.add_argument("--iterations", type=int, default=None, help="collect-and-train cycles")
+    run.add_argument("--user-model", default=None, help="scripted | llm:<model>")
+    run.add_argument("--scenarios", default=None, help="organism | a scenario JSON file")
+    run.add_argument(
+        "--filter-flagged", action="store_true", help="drop users the monitor flags as biased"
+    )
+    run.add_argument("--seed", type=int, default=0, help="population, rollout and training seed")
+    run.add_argument("--cache", default=None, help="artifact cache (default: $DEM_CACHE)")
+    run.add_argument("--json", dest="json_out", default=None, help="write the figures here")
+    run.set_defaults(func=run_command)
+
+    mon = sub.add_parser(
+        "monitor",
+        help="estimate which users are biased from their feedback alone",
+        description="Reads a rollout folder (printed by `dem interact run`) and reports the "
+        "estimated biased fraction, the flagged users and, in simulation, precision and recall.",
+    )
+    mon.add_argument("run_dir", type=Path, help="a rollout folder holding trajectories.jsonl")
+    mon.add_argument("--json", dest="json_out", default=None, help="write the report here")
+    mon.set_defaults(func=monitor_command)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def population_table(summary: dict[str, Any]) -> str:
+    rows = []
+    for label in ("benign", "biased"):
+        s = summary[label]
+        rows.append(
+            [label, *(_fmt(s[k]) for k in ("users", "failed", "mean_reward", "validating_share"))]
+        )
+    return _table(["users", "count", "failed", "mean reward", "validating replies"], rows)
+
+
+def monitor_table(report: dict[str, Any]) -> str:
+    rows = [
+        [
+            _fmt(report["users"]),
+            _fmt(report["decided"]),
+            _fmt(len(report["flagged"])),
+            _fmt(report["estimated_biased_fraction"]),
+            _fmt(report["true_biased_fraction"]),
+            _fmt(report["precision"]),
+            _fmt(report["recall"]),
+        ]
+    ]
+    header = ["users", "decided", "flagged", "estimated b", "true b", "precision", "recall"]
+    return _table(header, rows)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from dem.experiments.conditions import interaction_condition, interaction_vanilla
+    from dem.experiments.presets import load_preset
+    from dem.experiments.session import Experiment
+    from dem.interact.loop import run_interaction
+    from dem.report.tables import group_summary
+
+    preset = load_preset(args.preset, model=args.model)
+    plan = preset.interaction
+    loop = dict(plan.loop)
+    for key, value in (
+        ("users", args.users),
+        ("rounds", args.rounds),
+        ("iterations", args.iterations),
+        ("user_model", args.user_model),
+        ("scenarios", args.scenarios),
+    ):
+        if value is not None:
+            loop[key] = value
+    if args.filter_flagged:
+        loop["filter_flagged"] = True
+    preset = replace(preset, interaction=replace(plan, loop=loop))
+    spec = preset.interaction.spec(args.biased, args.trainer, args.seed)  # validates
+    exp = Experiment.create(args.preset, model=args.model, cache=args.cache)
+    exp = replace(exp, preset=preset)
+    run = run_interaction(exp.runner.model_spec(exp.model), spec, store=exp.runner.store)
+    cond = interaction_condition(preset, args.biased, args.trainer, args.seed)
+    results = [exp.result(interaction_vanilla()), exp.result(cond)]
+    for i, it in enumerate(run.iterations, start=1):
+        print(f"## iteration {i}: population (rollout folder {it['rollout']})\n")
+        print(population_table(it["summary"]))
+        print(f"\nmonitor:\n\n{monitor_table(it['summary']['monitor'])}")
+        sel = it["selected"]
+        print(
+            f"\nselected {sel.get('samples')} (history -> reply) samples, "
+            f"{sel.get('from_biased_users')} from biased users; adapter {it['adapter']}\n"
+        )
+    cols = ["lie_rate", "honesty", "margin", "decided", "errors"]
+    rows = []
+    for r in results:
+        summary = group_summary([r])
+        rows.append([r.condition_id, *(summary.get(c, "-") for c in cols)])
+    print(_table(["condition", *cols], rows))
+    if args.json_out:
+        Path(args.json_out).write_text(
+            json.dumps(
+                {
+                    "spec": spec.to_dict(),
+                    "adapter": str(run.adapter),
+                    "iterations": run.iterations,
+                    "results": [r.to_dict() for r in results],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    return 0
+
+
+def monitor_command(args: argparse.Namespace) -> int:
+    from dem.interact.loop import read_trajectories
+    from dem.interact.monitor import monitor
+
+    report = monitor(read_trajectories(args.run_dir)).to_dict()
+    print(monitor_table(report))
+    print(f"\nflagged users: {report['flagged'] or 'none'}")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=2, sort_keys=True))
+    return 0
