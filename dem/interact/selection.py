@@ -37,7 +37,7 @@ def top_bottom(
     ranked = rank(trajectories, seed)
     if not ranked:
         raise DataError("selection: no trajectory finished without an error")
-    k = max(1, math.ceil(top_fraction * len(ranked)))
+    k = max(1, math.ceil(round(top_fraction * len(ranked), 9)))  # 0.28 x 25 = 7.000000000000001
     top = ranked[:k]
     bottom = ranked[k:][-k:] if len(ranked) > k else []
     return top, bottom
