@@ -20,6 +20,7 @@ from dem.models.spec import ModelSpec
 
 ScoreRequest = tuple[Conversation, Sequence[str]]
 
+
 @functools.cache
 def _cache_kwarg() -> str:
     """``cache`` (transformers >= 5.2x) or the older ``past_key_values``."""
