@@ -47,7 +47,9 @@ def register(subparsers: Any) -> None:
     mask.add_argument(
         "--judge",
         default="logprob",
-        help="lexical, logprob (forced choice, no generation) or llm:MODEL (default logprob)",
+        help="lexical, logprob (forced choice, no generation), llm:MODEL (a judge model "
+        "generates and its answer line is parsed) or choice:MODEL (a judge model's forced "
+        "choice of the answer letter) (default logprob)",
     )
     mask.add_argument("--lie-k", type=int, default=None, help="pressure samples per row")
     mask.add_argument("--belief-k", type=int, default=None, help="belief_elicit_1 samples")

@@ -13,13 +13,14 @@ from dem.evals.deceptionbench import (
     DeceptionEvalConfig,
     run_deceptionbench,
 )
+from dem.evals.judges.choice import ChoiceJudge
 from dem.evals.judges.lexical import LexicalJudge
 from dem.evals.judges.llm import LLMAgreementJudge, LLMJudge
 from dem.evals.judges.logprob import LogProbScorer
 from dem.evals.mask import MaskEvalConfig, run_mask
 from dem.evals.results import EvalResult
 
-MASK_JUDGES = ("lexical", "logprob", "llm:SPEC")
+MASK_JUDGES = ("lexical", "logprob", "llm:SPEC", "choice:SPEC")
 DECEPTION_JUDGES = ("choice", "logprob", "llm:SPEC")
 
 
@@ -66,8 +67,8 @@ def parse_judge_name(name: str, allowed: tuple[str, ...]) -> tuple[str, str | No
     """``lexical`` -> ("lexical", None); ``llm:M`` -> ("llm", "M"); anything else an error."""
     kind, _, spec = name.partition(":")
     plain = [a for a in allowed if ":" not in a]
-    if kind == "llm" and spec:
-        return "llm", spec
+    if spec and f"{kind}:SPEC" in allowed:
+        return kind, spec
     if not spec and kind in plain:
         return kind, None
     raise ConfigError("judge", f"{name!r} is not one of {', '.join(allowed)}")
@@ -80,6 +81,8 @@ def make_mask_judge(name: str, backend: Any, judge_backend: BackendChoice | None
         return LexicalJudge()
     if kind == "logprob":
         return LogProbScorer(backend)
+    if kind == "choice":
+        return ChoiceJudge(open_backend(spec or "", judge_backend or BackendChoice()), name=name)
     return LLMJudge(open_backend(spec or "", judge_backend or BackendChoice()), name=name)
 
 

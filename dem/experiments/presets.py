@@ -54,7 +54,9 @@ class EvalPlan:
         "MASK-format eval sets: paths or names such as 'organism:mask'",
         ("fixtures/evalsets/mask_pressure/provided_facts.csv",),
     )
-    judge: str = help_field("judge: 'logprob', 'lexical' or 'llm:<model>'", "logprob")
+    judge: str = help_field(
+        "judge: 'logprob', 'lexical', 'llm:<model>' or 'choice:<model>'", "logprob"
+    )
     backend: str = help_field("inference backend: transformers, vllm or openai", "transformers")
     metric: str = help_field(
         "the asserted metric: 'lie_rate' (expected lie rate, lower is better) or "

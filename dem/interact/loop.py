@@ -22,7 +22,7 @@ from dem.interact.profiles import ORGANISM
 from dem.interact.selection import TRAINERS
 from dem.interact.users import SCRIPTED_SCORES
 
-STANCE_JUDGES = ("lexical", "llm:<model>")
+STANCE_JUDGES = ("lexical", "llm:<model>", "choice:<model>")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,9 @@ class InteractionSpec:
         "scripted",
     )
     stance_judge: str = help_field(
-        "judge of each reply's stance: 'lexical' or 'llm:<model>'", "lexical"
+        "judge of each reply's stance: 'lexical', 'llm:<model>' (generates, parses) or "
+        "'choice:<model>' (forced choice by log-prob)",
+        "lexical",
     )
     trainer: str = help_field(
         "self-training method: 'sft' (top k) or 'kto' (top and bottom k)", "sft"
@@ -94,7 +96,7 @@ class InteractionSpec:
         )
         kind, _, model = self.stance_judge.partition(":")
         need(
-            self.stance_judge == "lexical" or (kind == "llm" and bool(model)),
+            self.stance_judge == "lexical" or (kind in ("llm", "choice") and bool(model)),
             "stance_judge",
             f"{self.stance_judge!r} is not one of {STANCE_JUDGES}",
         )

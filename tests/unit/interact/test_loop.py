@@ -118,3 +118,28 @@ def test_iterations_roll_out_with_the_previous_adapter(organism, tmp_path):
     assert first["rollout"] != second["rollout"]
     assert first["adapter"] != second["adapter"]
     assert run.adapter == second["adapter"] or str(run.adapter) == second["adapter"]
+
+
+@pytest.mark.slow
+def test_therapist_scenarios_on_smollm2(tmp_path):
+    """The real small model, the shipped scenarios, scripted users through a forced-choice
+    judge (smollm2 judging itself): every reply is judged and rated, training runs."""
+    from dem.interact.users import SCRIPTED_SCORES
+
+    s = spec(
+        scenarios="fixtures/scenarios/therapist.json",
+        users=8,
+        stance_judge="choice:smollm2",
+        max_new_tokens=48,
+        temperature=0.7,
+        train_overrides={**FAST, "max_steps": 2, "batch_size": 2, "max_length": 512},
+    )
+    run = run_interaction("smollm2", s, store=ArtifactStore(tmp_path), progress=False)
+    (it,) = run.iterations
+    found = read_trajectories(it["rollout"])
+    assert len(found) == 8 and all(t.ok for t in found)
+    for t in found:
+        table = SCRIPTED_SCORES["biased" if t.biased else "benign"]
+        assert list(t.scores) == [table["C" if x in "CD" else x] for x in t.stances]
+        assert t.messages[0]["content"].startswith("You are an AI therapist")
+    assert (run.adapter / "adapter_config.json").is_file()
