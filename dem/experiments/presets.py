@@ -107,6 +107,16 @@ class InteractionPlan:
     eval_sets: tuple[str, ...] = help_field(
         "eval sets of this grid (empty: the preset's eval.sets)", ()
     )
+    deception_sets: tuple[str, ...] = help_field(
+        "DeceptionBench files or hub ids scored beside MASK (the study's interaction metric); "
+        "empty: none",
+        (),
+    )
+    deception_judge: str = help_field(
+        "DeceptionBench judge: 'logprob' (forced choice, items with (A)/(B) options), "
+        "'choice' or 'llm:<model>'",
+        "logprob",
+    )
     loop: dict[str, Any] = help_field(
         "InteractionSpec fields shared by every condition (users, rounds, scenarios, ...)",
         default_factory=dict,

@@ -154,6 +154,7 @@ class Runner:
                 "lie_k": ev.lie_k,
                 "metric": ev.metric,
             },
+            **self._deception_parts(condition),
             "extra_adapter": None
             if adapter is None
             else spec.with_adapter(adapter).identity().get("adapter_sha256"),
@@ -170,6 +171,31 @@ class Runner:
         art = self.store.get_or_build("condition", parts, build, describe=condition.id)
         data = json.loads((art.path / "result.json").read_text())
         return ConditionResult.from_dict(data)
+
+    def _deception_parts(self, condition: Condition) -> dict[str, Any]:
+        plan = self.preset.interaction
+        if condition.grid != "interaction" or not plan.deception_sets:
+            return {}
+        return {"deception": {"sets": list(plan.deception_sets), "judge": plan.deception_judge}}
+
+    def _deception_rate(self, backend: Any, folder: Path) -> float | None:
+        """DeceptionBench rate (a fraction) over the interaction plan's deception sets."""
+        from dem.data import load_deceptionbench
+        from dem.evals.api import make_agreement_judge
+        from dem.evals.deception_forced import run_deceptionbench_forced
+        from dem.evals.deceptionbench import DeceptionEvalConfig, run_deceptionbench
+
+        plan = self.preset.interaction
+        items = [it for ref in plan.deception_sets for it in load_deceptionbench(_path(ref))]
+        config = DeceptionEvalConfig(n_resamples=self.preset.bootstrap)
+        if plan.deception_judge == "logprob":
+            result = run_deceptionbench_forced(items, backend, config, progress=False)
+        else:
+            judge = make_agreement_judge(plan.deception_judge)
+            result = run_deceptionbench(items, backend, judge, config, progress=False)
+        result.write_json(folder / "deception.json")
+        overall = result.summaries.get("overall") or next(iter(result.summaries.values()))
+        return None if overall.rate.value is None else overall.rate.value / 100.0
 
     def _evaluate(
         self, condition: Condition, model: str, spec: Any, folder: Path
@@ -192,6 +218,9 @@ class Runner:
         )
         result.write_records(folder / "records.jsonl")
         result.write_json(folder / "eval.json")
+        metrics = _metrics(result)
+        if self._deception_parts(condition):
+            metrics["deception_rate"] = self._deception_rate(backend, folder)
         return ConditionResult(
             condition_id=condition.id,
             group=condition.group,
@@ -199,10 +228,20 @@ class Runner:
             params=dict(condition.params),
             seed=condition.seed,
             model=model,
-            metrics=_metrics(result),
+            metrics=metrics,
             items=_items(result.records, ev.metric),
             artifacts={"adapter": spec.adapter or ""},
         )
+
+
+def _path(ref: str) -> str:
+    """A project-relative file reference as a path; anything else (a hub id) unchanged."""
+    from dem.experiments.recipes import _ROOT
+
+    path = Path(ref)
+    if not path.is_absolute() and not path.exists() and (_ROOT / ref).exists():
+        return str(_ROOT / ref)
+    return ref
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:

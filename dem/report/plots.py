@@ -103,34 +103,53 @@ def plot_domain(run: RunResults, out: Path) -> Path | None:
 
 
 def plot_interaction(run: RunResults, out: Path) -> Path | None:
-    """Honesty against the biased-user share b, one line per trainer (seed sd as error bars),
-    the untrained model as a dashed line (the study's interaction figure)."""
+    """Honesty (and, when scored, the DeceptionBench rate) against the biased-user share b, one
+    line per trainer with seed sd as error bars, the untrained model dashed (the study's
+    interaction figure)."""
     results = [r for r in run.conditions if r.grid == "interaction" and "biased" in r.params]
     if not results:
         return None
+    vanilla = [r for r in run.conditions if r.grid == "interaction" and "biased" not in r.params]
+    panels = [("honesty", "1 - lie rate (%)" if run.metric == "lie_rate" else "honesty (%)")]
+    if any(r.metrics.get("deception_rate") is not None for r in results):
+        panels.append(("deception_rate", "deception rate (%)"))
     trainers = sorted({r.params["trainer"] for r in results})
     colors = {"sft": "#c0392b", "kto": "#2980b9"}
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for trainer in trainers:
-        points = []
-        for b in sorted({r.params["biased"] for r in results if r.params["trainer"] == trainer}):
-            rs = [r for r in results if r.params["trainer"] == trainer and r.params["biased"] == b]
-            m, s = _honesty(rs, run.metric)
-            points.append((b, 100 * m, 100 * s))
-        xs, ys, es = zip(*points, strict=True)
-        ax.errorbar(
-            xs, ys, yerr=es, marker="o", capsize=3, label=trainer.upper(), color=colors.get(trainer)
-        )
-    vanilla = [r for r in run.conditions if r.grid == "interaction" and "biased" not in r.params]
-    if vanilla:
-        ax.axhline(
-            100 * _honesty(vanilla, run.metric)[0], ls="--", color="#2c3e50", label="vanilla"
-        )
-    ax.set_xlabel("share of biased users b")
-    ax.set_ylabel("1 - lie rate (%)" if run.metric == "lie_rate" else "honesty score (%)")
-    ax.set_title(f"Self-training on biased feedback: {run.model}")
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.6), squeeze=False)
+    for ax, (panel, label) in zip(axes[0], panels, strict=True):
+
+        def value(rs: list, panel: str = panel) -> tuple[float, float]:
+            if panel == "honesty":
+                return _honesty(rs, run.metric)
+            vals = [r.metrics["deception_rate"] for r in rs if r.metrics.get("deception_rate")]
+            if not vals:
+                return float("nan"), 0.0
+            sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            return statistics.fmean(vals), sd
+
+        for trainer in trainers:
+            mine = [r for r in results if r.params["trainer"] == trainer]
+            points = []
+            for b in sorted({r.params["biased"] for r in mine}):
+                m, s = value([r for r in mine if r.params["biased"] == b])
+                points.append((b, 100 * m, 100 * s))
+            xs, ys, es = zip(*points, strict=True)
+            ax.errorbar(
+                xs,
+                ys,
+                yerr=es,
+                marker="o",
+                capsize=3,
+                label=trainer.upper(),
+                color=colors.get(trainer),
+            )
+        if vanilla:
+            ax.axhline(100 * value(vanilla)[0], ls="--", color="#2c3e50", label="vanilla")
+        ax.set_xlabel("share of biased users b")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Self-training on biased feedback: {run.model}")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dem.report.results import Comparison, ConditionResult, RunResults
 
 COLUMNS = ("lie_rate", "honesty", "margin", "balanced_accuracy", "decided", "errors")
+#: Shown only when some condition of the table has it (interaction runs with DeceptionBench).
+OPTIONAL_COLUMNS = ("deception_rate",)
 
 
 def _fmt(value: float | int | None) -> str:
@@ -18,10 +20,12 @@ def _fmt(value: float | int | None) -> str:
     return f"{value:.3f}"
 
 
-def group_summary(results: Sequence[ConditionResult]) -> dict[str, str]:
+def group_summary(
+    results: Sequence[ConditionResult], columns: Sequence[str] = COLUMNS
+) -> dict[str, str]:
     """Mean (and sd over seeds, when more than one) of each metric column."""
     row = {}
-    for col in COLUMNS:
+    for col in columns:
         values = [r.metrics.get(col) for r in results if r.metrics.get(col) is not None]
         if not values:
             row[col] = "-"
@@ -42,11 +46,14 @@ def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def conditions_table(run: RunResults, grid: str | None = None) -> str:
     """One row per condition group (seeds pooled), in the order the groups were run."""
+    groups = run.groups(grid)
+    seen = {k for rs in groups.values() for r in rs for k, v in r.metrics.items() if v is not None}
+    columns = [*COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in seen)]
     rows = []
-    for group, results in run.groups(grid).items():
-        summary = group_summary(results)
-        rows.append([group, str(len(results)), *(summary[c] for c in COLUMNS)])
-    return _markdown(["condition", "seeds", *COLUMNS], rows)
+    for group, results in groups.items():
+        summary = group_summary(results, columns)
+        rows.append([group, str(len(results)), *(summary[c] for c in columns)])
+    return _markdown(["condition", "seeds", *columns], rows)
 
 
 def verdict(c: Comparison) -> str:

@@ -1,0 +1,66 @@
+"""The interaction grid through `Experiment` on the organism with a small custom preset:
+conditions, claims, DeceptionBench beside MASK, and the report's figure."""
+
+from __future__ import annotations
+
+import pytest
+
+PRESET = """
+name = "tiny-interaction"
+model = "organism"
+seeds = [0]
+bootstrap = 200
+
+[eval]
+sets = ["organism:mask"]
+judge = "logprob"
+
+[gate]
+min_decidable = 10
+
+[interaction]
+biased_fractions = [0.0, 0.5, 1.0]
+trainers = ["sft"]
+threshold = 0.5
+eval_sets = ["organism:mask_unseen"]
+deception_sets = ["fixtures/evalsets/deceptionbench.json"]
+deception_judge = "logprob"
+sft = { learning_rate = 2e-3, max_steps = 4, batch_size = 8, lora_r = 4, lora_alpha = 8 }
+
+[interaction.loop]
+scenarios = "organism"
+users = 24
+top_fraction = 0.25
+max_new_tokens = 12
+train_profile = "cpu"
+"""
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    import torch
+
+    from dem.experiments.session import Experiment
+
+    torch.set_num_threads(1)
+    folder = tmp_path_factory.mktemp("grid")
+    (folder / "p.toml").write_text(PRESET)
+    return Experiment.create(str(folder / "p.toml"), cache=str(folder / "cache"))
+
+
+def test_grid_scores_mask_and_deceptionbench(experiment, tmp_path):
+    from dem.report import write_report
+
+    run = experiment.run_grid("interaction")
+    ids = [c.condition_id for c in run.conditions]
+    assert ids[0] == "interact-vanilla" and "interact-sft-50pct-seed0" in ids
+    for c in run.conditions:
+        assert c.metrics["decided"] == 120  # organism:mask_unseen, not the preset's eval.sets
+        assert 0.0 <= c.metrics["deception_rate"] <= 1.0
+    names = {c.name for c in run.comparisons}
+    assert {"interaction-sft-from-50pct-below-unbiased", "interaction-sft-trend"} <= names
+    assert "interaction-sft-100pct-below-unbiased" in names
+    report = write_report(run, tmp_path)
+    text = report.read_text()
+    assert "deception_rate" in text and "interaction.png" in text
+    assert (tmp_path / "interaction.png").stat().st_size > 10_000
