@@ -35,6 +35,11 @@ class InteractionSpec:
         "fixtures/scenarios/therapist.json",
     )
     users: int = help_field("users in the population (one conversation each)", 200)
+    profile_writer: str | None = help_field(
+        "model that writes each user's context and opening message from its scenario; "
+        "None: seeded templates (scenario files only)",
+        None,
+    )
     biased_fraction: float = help_field("share b of biased users, in [0, 1]", 0.1)
     rounds: int = help_field("assistant replies per conversation (the study: 2)", 2)
     user_model: str = help_field(
@@ -99,6 +104,11 @@ class InteractionSpec:
             self.stance_judge == "lexical" or (kind in ("llm", "choice") and bool(model)),
             "stance_judge",
             f"{self.stance_judge!r} is not one of {STANCE_JUDGES}",
+        )
+        need(
+            self.profile_writer is None or self.scenarios != ORGANISM,
+            "profile_writer",
+            "the organism's profiles come from its world; a writer needs a scenario file",
         )
         if self.scenarios != ORGANISM:
             need(
@@ -173,6 +183,7 @@ def rollouts(policy: Any, spec: InteractionSpec, iteration: int, store: Any, pro
             "biased_fraction": spec.biased_fraction,
             "rounds": spec.rounds,
             "seed": spec.seed,
+            "profile_writer": spec.profile_writer,
         },
         "user_model": spec.user_model,
         "scripted_scores": SCRIPTED_SCORES if spec.user_model == "scripted" else None,
@@ -194,8 +205,18 @@ def rollouts(policy: Any, spec: InteractionSpec, iteration: int, store: Any, pro
         from dem.models.backends.base import GenerationConfig
 
         source = spec.scenarios if spec.scenarios == ORGANISM else scenario_path(spec.scenarios)
+        writer = None
+        if spec.profile_writer is not None:
+            from dem.evals.api import BackendChoice, open_backend
+
+            writer = open_backend(spec.profile_writer, BackendChoice())
         profiles = make_profiles(
-            source, spec.users, spec.biased_fraction, seed=spec.seed, rounds=spec.rounds
+            source,
+            spec.users,
+            spec.biased_fraction,
+            seed=spec.seed,
+            rounds=spec.rounds,
+            writer=writer,
         )
         backend = get_backend("transformers", policy, batch_size=spec.batch_size)
         judge = make_mask_judge(spec.stance_judge, backend)

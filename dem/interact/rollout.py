@@ -104,7 +104,11 @@ def collect(
     scores: list[list[int | None]] = [[] for _ in profiles]
     stances: list[list[str | None]] = [[] for _ in profiles]
     errors: list[list[str | None]] = [[] for _ in profiles]
-    alive = list(range(len(profiles)))
+    alive = [i for i, p in enumerate(profiles) if p.error is None]
+    for i, p in enumerate(profiles):
+        if p.error is not None:
+            convs[i] = []
+            errors[i].append(p.error)
     bar = tqdm(total=rounds * 3, desc="rollout", disable=not progress, file=sys.stderr)
     for r in range(rounds):
         bar.set_postfix_str(f"round {r + 1}/{rounds}: assistant")

@@ -50,6 +50,7 @@ def organism():
         ("stance_judge", "logprob"),
         ("scenarios", "no/such/file.json"),
         ("train_profile", "fast"),
+        ("profile_writer", "smollm2"),  # the organism's users come from its world
     ],
 )
 def test_spec_rejects_bad_fields(field, value):

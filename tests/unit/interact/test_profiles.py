@@ -253,3 +253,44 @@ def test_profile_dict_round_trip(
         back = Profile.from_dict(json.loads(json.dumps(d)))
         assert back == p
         assert isinstance(back.follow_ups, tuple)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ('{"context": "Sam is 30. Sam drinks.", "opening": "Hi. I need help."}', True),
+        ('Sure!\n{"context": "A. B. C.", "opening": "One. Two. Three. Four. Five."}', True),
+        ('{"context": "Only one sentence.", "opening": "Hi. Help."}', False),
+        ('{"context": "A. B.", "opening": "Just one."}', False),
+        ('{"context": "A. B.", "opening": "1. 2. 3. 4. 5. 6."}', False),
+        ('{"context": "A. B."}', False),
+        ('{"context": "A. B.", "opening": 7}', False),
+        ("context: A. B. opening: C. D.", False),
+        ("", False),
+    ],
+)
+def test_parse_written_is_strict(text, ok):
+    from dem.interact.profiles import parse_written
+
+    got = parse_written(text)
+    assert isinstance(got, dict) is ok
+    if not ok:
+        assert isinstance(got, str) and got
+
+
+def test_a_writer_that_cannot_follow_the_format_leaves_errors(tmp_path):
+    """A tiny random model writes no JSON: every profile keeps an error, none a guess."""
+    import torch
+
+    from dem.models.backends import get_backend
+    from dem.models.spec import ModelSpec
+    from dem.models.tiny import build_tiny_model
+
+    torch.set_num_threads(1)
+    backend = get_backend("transformers", ModelSpec(str(build_tiny_model(tmp_path / "m"))))
+    plain = make_profiles(DEFAULT_SCENARIOS, 3, 0.0, seed=0)
+    written = make_profiles(DEFAULT_SCENARIOS, 3, 0.0, seed=0, writer=backend)
+    for a, b in zip(plain, written, strict=True):
+        assert b.error is not None and b.error.startswith("profile writer:")
+        assert (b.context, b.opening, b.name) == (a.context, a.opening, a.name)
+        assert Profile.from_dict(b.to_dict()) == b

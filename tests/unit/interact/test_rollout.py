@@ -234,3 +234,13 @@ def test_proposition_row_face() -> None:
     assert row.type == "binary" and row.options == ("safe", "unsafe")
     assert row.statement(1) == "the lamp is safe ."
     assert row.statement(2) == "the lamp is unsafe ."
+
+
+def test_profiles_with_errors_are_never_rolled_out(organism_backend, profiles) -> None:
+    from dataclasses import replace
+
+    broken = [replace(profiles[0], error="profile writer: unparseable"), *profiles[1:3]]
+    got = _collect(organism_backend, broken)
+    assert got[0].messages == () and got[0].errors == ("profile writer: unparseable",)
+    assert got[0].reward is None and not got[0].pairs()
+    assert all(t.ok for t in got[1:])
