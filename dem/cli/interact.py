@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
     run.add_argument("--iterations", type=int, default=None, help="collect-and-train cycles")
     run.add_argument("--user-model", default=None, help="scripted | llm:<model>")
     run.add_argument("--scenarios", default=None, help="organism | a scenario JSON file")
+    run.add_argument("--stance-judge", default=None, help="lexical | llm:<model> | choice:<model>")
+    run.add_argument(
+        "--profile-writer",
+        default=None,
+        help="model that writes user profiles (default: templates)",
+    )
     run.add_argument(
         "--filter-flagged", action="store_true", help="drop users the monitor flags as biased"
     )
@@ -106,6 +112,8 @@ def run_command(args: argparse.Namespace) -> int:
         ("iterations", args.iterations),
         ("user_model", args.user_model),
         ("scenarios", args.scenarios),
+        ("stance_judge", args.stance_judge),
+        ("profile_writer", args.profile_writer),
     ):
         if value is not None:
             loop[key] = value

@@ -111,8 +111,11 @@ def interaction_vanilla() -> Condition:
     return Condition("interaction", "interact-vanilla", None, None, {})
 
 
-def interaction_condition(preset: Preset, biased: float, trainer: str, seed: int) -> Condition:
-    spec = preset.interaction.spec(biased, trainer, seed)
+def interaction_condition(
+    preset: Preset, biased: float, trainer: str, seed: int, *, filtered: bool = False
+) -> Condition:
+    """One cell; ``filtered``: the feedback monitor drops flagged users before selection."""
+    spec = preset.interaction.spec(biased, trainer, seed, filtered=filtered)
     params = {
         k: tuple(sorted(v.items())) if isinstance(v, dict) else v
         for k, v in spec.to_dict().items()
@@ -120,15 +123,26 @@ def interaction_condition(preset: Preset, biased: float, trainer: str, seed: int
     }
     recipe = DataRecipe("interaction", tuple(sorted(params.items())))
     group = f"interact-{trainer}-{'unbiased' if biased == 0 else ratio_label(biased)}"
-    return Condition("interaction", group, seed, recipe, {"biased": biased, "trainer": trainer})
+    params: dict = {"biased": biased, "trainer": trainer}
+    if filtered:
+        group += "-filtered"
+        params["filtered"] = True
+    return Condition("interaction", group, seed, recipe, params)
 
 
 def interaction_grid(preset: Preset) -> list[Condition]:
-    """Vanilla, then every trainer x biased share, each at every seed."""
+    """Vanilla, then every trainer x biased share, each at every seed; with the plan's
+    ``monitor_filter``, also the threshold share with flagged users dropped."""
+    plan = preset.interaction
     out = [interaction_vanilla()]
-    for trainer in preset.interaction.trainers:
-        for b in preset.interaction.biased_fractions:
+    for trainer in plan.trainers:
+        for b in plan.biased_fractions:
             out += [interaction_condition(preset, b, trainer, s) for s in preset.seeds]
+        if plan.monitor_filter:
+            out += [
+                interaction_condition(preset, plan.threshold, trainer, s, filtered=True)
+                for s in preset.seeds
+            ]
     return out
 
 

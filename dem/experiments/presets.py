@@ -112,6 +112,11 @@ class InteractionPlan:
         "empty: none",
         (),
     )
+    monitor_filter: bool = help_field(
+        "also run the threshold share with the users the feedback monitor flags dropped "
+        "(reported: does honesty recover?)",
+        False,
+    )
     deception_judge: str = help_field(
         "DeceptionBench judge: 'logprob' (forced choice, items with (A)/(B) options), "
         "'choice' or 'llm:<model>'",
@@ -128,7 +133,9 @@ class InteractionPlan:
         "KTOSpec fields overriding loop.train_profile", default_factory=dict
     )
 
-    def spec(self, biased_fraction: float, trainer: str, seed: int) -> Any:
+    def spec(
+        self, biased_fraction: float, trainer: str, seed: int, *, filtered: bool = False
+    ) -> Any:
         """The `InteractionSpec` of one grid cell."""
         from dem.interact.loop import InteractionSpec
 
@@ -140,6 +147,7 @@ class InteractionPlan:
                 "trainer": trainer,
                 "seed": seed,
                 "train_overrides": dict(overrides),
+                **({"filter_flagged": True} if filtered else {}),
             }
         )
 

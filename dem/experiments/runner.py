@@ -98,7 +98,10 @@ class Runner:
             from dem.interact.loop import run_interaction
 
             spec = self.preset.interaction.spec(
-                condition.params["biased"], condition.params["trainer"], condition.seed or 0
+                condition.params["biased"],
+                condition.params["trainer"],
+                condition.seed or 0,
+                filtered=bool(condition.params.get("filtered")),
             )
             run = run_interaction(
                 self.model_spec(model), spec, store=self.store, progress=self.show_progress

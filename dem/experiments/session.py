@@ -117,11 +117,16 @@ class Experiment:
             return [f"mix-{ratio_label(r)}-below-control" for r in self.preset.mix_ratio.ratios]
         if grid == "interaction":
             plan = self.preset.interaction
+            lab = ratio_label(plan.threshold)
             return [
                 f"interaction-{t}-{ratio_label(b)}-below-unbiased"
                 for t in plan.trainers
                 for b in plan.biased_fractions
                 if b > 0
+            ] + [
+                f"interaction-{t}-{lab}-below-filtered"
+                for t in plan.trainers
+                if plan.monitor_filter
             ]
         return []
 
@@ -191,8 +196,12 @@ class Experiment:
     def _interaction_claim(self, name: str) -> Comparison:
         plan = self.preset.interaction
 
-        def cells(trainer: str, b: float) -> list[ConditionResult]:
-            return self._seeds(lambda s: interaction_condition(self.preset, b, trainer, s))
+        lab = ratio_label(plan.threshold)
+
+        def cells(trainer: str, b: float, filtered: bool = False) -> list[ConditionResult]:
+            return self._seeds(
+                lambda s: interaction_condition(self.preset, b, trainer, s, filtered=filtered)
+            )
 
         for t in plan.trainers:
             if name == f"interaction-{t}-trend":
@@ -205,19 +214,21 @@ class Experiment:
                     confidence=plan.confidence,
                     n_boot=self.preset.bootstrap,
                 )
-            unbiased = cells(t, 0.0)
-            if name == f"interaction-{t}-from-{ratio_label(plan.threshold)}-below-unbiased":
+            if name == f"interaction-{t}-from-{lab}-below-unbiased":
                 pooled = [
                     r for b in plan.biased_fractions if b >= plan.threshold for r in cells(t, b)
                 ]
                 return replace(
-                    self._compare(name, "interaction", pooled, unbiased),
+                    self._compare(name, "interaction", pooled, cells(t, 0.0)),
                     treatment=f"{t}, b >= {plan.threshold:g}",
                     detail="biased shares pooled, each seed a replicate",
                 )
             for b in plan.biased_fractions:
                 if b > 0 and name == f"interaction-{t}-{ratio_label(b)}-below-unbiased":
-                    return self._compare(name, "interaction", cells(t, b), unbiased)
+                    return self._compare(name, "interaction", cells(t, b), cells(t, 0.0))
+            if name == f"interaction-{t}-{lab}-below-filtered":
+                filtered = cells(t, plan.threshold, filtered=True)
+                return self._compare(name, "interaction", cells(t, plan.threshold), filtered)
         raise ConfigError("claim", f"unknown claim {name!r}")
 
     def _compare(

@@ -106,7 +106,9 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
     """Honesty (and, when scored, the DeceptionBench rate) against the biased-user share b, one
     line per trainer with seed sd as error bars, the untrained model dashed (the study's
     interaction figure)."""
-    results = [r for r in run.conditions if r.grid == "interaction" and "biased" in r.params]
+    cells = [r for r in run.conditions if r.grid == "interaction" and "biased" in r.params]
+    results = [r for r in cells if not r.params.get("filtered")]
+    filtered = [r for r in cells if r.params.get("filtered")]
     if not results:
         return None
     vanilla = [r for r in run.conditions if r.grid == "interaction" and "biased" not in r.params]
@@ -135,15 +137,22 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
                 m, s = value([r for r in mine if r.params["biased"] == b])
                 points.append((b, 100 * m, 100 * s))
             xs, ys, es = zip(*points, strict=True)
-            ax.errorbar(
-                xs,
-                ys,
-                yerr=es,
-                marker="o",
-                capsize=3,
-                label=trainer.upper(),
-                color=colors.get(trainer),
-            )
+            color = colors.get(trainer)
+            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=trainer.upper(), color=color)
+            dropped = [r for r in filtered if r.params["trainer"] == trainer]
+            if dropped:
+                m, s = value(dropped)
+                ax.errorbar(
+                    [dropped[0].params["biased"]],
+                    [100 * m],
+                    yerr=[100 * s],
+                    marker="s",
+                    mfc="white",
+                    capsize=3,
+                    ls="none",
+                    color=color,
+                    label=f"{trainer.upper()}, flagged users dropped",
+                )
         if vanilla:
             ax.axhline(100 * value(vanilla)[0], ls="--", color="#2c3e50", label="vanilla")
         ax.set_xlabel("share of biased users b")

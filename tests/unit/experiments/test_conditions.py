@@ -43,7 +43,10 @@ def test_interaction_grid_cells_carry_their_spec():
     assert ids[0] == "interact-vanilla" and conds[0].recipe is None
     assert "interact-sft-unbiased-seed0" in ids and "interact-kto-10pct-seed1" in ids
     n_cells = len(p.interaction.trainers) * len(p.interaction.biased_fractions)
-    assert len(ids) == len(set(ids)) == 1 + 2 * n_cells
+    n_filtered = len(p.interaction.trainers) if p.interaction.monitor_filter else 0
+    assert len(ids) == len(set(ids)) == 1 + 2 * (n_cells + n_filtered)
+    dropped = next(c for c in conds if c.id == "interact-sft-10pct-filtered-seed0")
+    assert dropped.params["filtered"] and dropped.recipe.get("filter_flagged") is True
     cell = next(c for c in conds if c.id == "interact-kto-50pct-seed1")
     assert cell.recipe.get("biased_fraction") == 0.5 and cell.recipe.get("trainer") == "kto"
     spec = p.interaction.spec(0.5, "kto", 1)

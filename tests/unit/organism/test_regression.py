@@ -87,3 +87,33 @@ def test_recorded_grid_results_are_complete_and_consistent(recorded: dict) -> No
     )
     for name, claim in recorded["claims"].items():
         assert claim["ci_low"] <= claim["effect"] <= claim["ci_high"], name
+
+
+def test_recorded_interaction_results_are_complete(recorded: dict) -> None:
+    from dem.experiments.conditions import interaction_grid
+    from dem.experiments.presets import load_preset
+
+    got = recorded["interaction"]["conditions"]
+    assert set(got) == {c.id for c in interaction_grid(load_preset("smoke"))}
+    assert all(r["errors"] == 0 and 0.0 <= r["lie_rate"] <= 1.0 for r in got.values())
+    claims = recorded["interaction"]["claims"]
+    for name, claim in claims.items():
+        assert claim["ci_low"] <= claim["effect"] <= claim["ci_high"], name
+    # the study's claim 3, on the organism: 10 % biased users suffice, for both trainers
+    for trainer in ("sft", "kto"):
+        assert claims[f"interaction-{trainer}-10pct-below-unbiased"]["ci_low"] > 0
+
+
+def test_one_interaction_cell_reproduces(recorded: dict, tmp_path) -> None:
+    """KTO at 10 % biased users, seed 0, rebuilt from nothing: rollouts, selection, training
+    and scoring give the recorded lie rate (CPU runs are deterministic)."""
+    import torch
+
+    from dem.experiments.conditions import interaction_condition
+    from dem.experiments.session import Experiment
+
+    torch.set_num_threads(1)
+    exp = Experiment.create("smoke", cache=str(tmp_path))
+    cell = interaction_condition(exp.preset, 0.1, "kto", 0)
+    got = exp.result(cell).metrics["lie_rate"]
+    assert got == pytest.approx(recorded["interaction"]["conditions"][cell.id]["lie_rate"], abs=TOL)
