@@ -21,4 +21,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_grid(args, "mix_ratio")
+    import os
+
+    return run_grid(args, "mix_ratio", default_jobs=min(2, os.cpu_count() or 1))

@@ -16,6 +16,13 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge", default=None, help="logprob | lexical | llm:<model>")
     parser.add_argument("--cache", default=None, help="artifact cache (default: $DEM_CACHE)")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes building conditions in parallel (default: 2 for `dem demo`, 1 "
+        "for `dem grid`); each gets its share of the CPU threads",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         default=Path("dem-report"),
@@ -35,7 +42,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run_grid(args: argparse.Namespace, grid: str) -> int:
+def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
     from dem.report import write_report
@@ -49,7 +56,7 @@ def run_grid(args: argparse.Namespace, grid: str) -> int:
         seeds=None if args.seeds is None else parse_seeds(args.seeds),
         cache=args.cache,
     )
-    run = exp.run_grid(grid)
+    run = exp.run_grid(grid, jobs=args.jobs or default_jobs)
     print(conditions_table(run, grid))
     print()
     print(comparisons_table(run.comparisons))

@@ -302,6 +302,30 @@ class Experiment:
         )
 
     # -- runs ----------------------------------------------------------------------------
+    def _build_in_workers(self, conds: Sequence[Condition], jobs: int, desc: str) -> None:
+        import multiprocessing
+        import os
+        import sys
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        from tqdm.auto import tqdm
+
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
+        ) as pool:
+            futures = {
+                pool.submit(_build_condition, self.preset, self.model, self.cache, c): c
+                for c in conds
+            }
+            bar = tqdm(total=len(futures), desc=desc, file=sys.stderr)
+            for done in as_completed(futures):
+                done.result()  # re-raises a worker's error here
+                bar.set_postfix_str(futures[done].id)
+                bar.update()
+            bar.close()
+
     def collect(self, condition_ids: Sequence[str], claims: Sequence[str]) -> RunResults:
         """`RunResults` for the named conditions and claims (all already in the store)."""
         wanted = set(condition_ids)
@@ -329,9 +353,28 @@ class Experiment:
             info={"seeds": list(self.preset.seeds), "preset_file": self.preset.source},
         )
 
-    def run_grid(self, grid: str) -> RunResults:
-        """Every condition and claim of a grid (the CLI's `dem grid`)."""
+    def run_grid(self, grid: str, *, jobs: int = 1) -> RunResults:
+        """Every condition and claim of a grid (the CLI's `dem grid`); with ``jobs > 1`` the
+        conditions are built in that many worker processes first (each on its share of the CPU
+        threads, all through the same store), then collected here."""
+        if jobs < 1:
+            raise ConfigError("jobs", f"must be >= 1, got {jobs}")
         conds = self.conditions(grid)
-        for c in self.runner.progress(conds, desc=f"{grid} grid"):
+        if jobs > 1:
+            self._build_in_workers(conds, jobs, desc=f"{grid} grid")
+        for c in self.runner.progress(conds, desc=f"{grid} grid" if jobs == 1 else "collect"):
             self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))
+
+
+def _worker_init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _build_condition(preset: Preset, model: str, cache: str | None, condition: Condition) -> None:
+    """Worker body of `Experiment.run_grid(jobs > 1)`: build one condition into the store."""
+    from dem.experiments.runner import Runner
+
+    Runner(preset, cache=cache, progress=False).run(condition, model=model)

@@ -64,3 +64,13 @@ def test_grid_scores_mask_and_deceptionbench(experiment, tmp_path):
     text = report.read_text()
     assert "deception_rate" in text and "interaction.png" in text
     assert (tmp_path / "interaction.png").stat().st_size > 10_000
+
+
+def test_workers_build_the_same_results(experiment, tmp_path):
+    """`run_grid(jobs=2)`: conditions built in two spawned processes match a serial run."""
+    from dataclasses import replace
+
+    serial = {c.condition_id: c.metrics for c in experiment.run_grid("interaction").conditions}
+    parallel = replace(experiment, cache=str(tmp_path), _results={}, _runner=None)
+    got = {c.condition_id: c.metrics for c in parallel.run_grid("interaction", jobs=2).conditions}
+    assert got == serial
