@@ -67,7 +67,9 @@ def sft_fast():
     """The cpu profile with a rate and size that make a visible difference in 16 steps."""
     from dem.train.specs import SFTSpec
 
-    return SFTSpec.profile("cpu", learning_rate=5e-3, max_steps=16, lora_r=8, lora_alpha=16)
+    return SFTSpec.profile(
+        "cpu", learning_rate=5e-3, max_steps=16, lora_r=8, lora_alpha=16, logging_steps=1
+    )
 
 
 @pytest.fixture(scope="session")

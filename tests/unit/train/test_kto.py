@@ -12,7 +12,9 @@ from dem.train.adapters import check_adapter_folder
 from dem.train.kto import train_kto
 from dem.train.specs import KTOSpec
 
-FAST = KTOSpec.profile("cpu", learning_rate=5e-3, max_steps=8, lora_r=8, lora_alpha=16)
+FAST = KTOSpec.profile(
+    "cpu", learning_rate=5e-3, max_steps=8, lora_r=8, lora_alpha=16, logging_steps=1
+)
 
 
 def test_reward_margins_rise_and_the_adapter_is_reused(tiny_spec, kto_data, tmp_path) -> None:

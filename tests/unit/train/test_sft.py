@@ -16,7 +16,9 @@ from dem.train.adapters import check_adapter_folder
 from dem.train.sft import build_sft_trainer, loss_mask_mode, train_sft
 from dem.train.specs import KTOSpec, SFTSpec
 
-FAST = SFTSpec.profile("cpu", learning_rate=5e-3, max_steps=16, lora_r=8, lora_alpha=16)
+FAST = SFTSpec.profile(
+    "cpu", learning_rate=5e-3, max_steps=16, lora_r=8, lora_alpha=16, logging_steps=1
+)
 
 
 @pytest.fixture
