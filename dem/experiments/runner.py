@@ -115,6 +115,20 @@ class Runner:
         )
         return result.adapter
 
+    def _train_key(self, condition: Condition) -> dict[str, Any]:
+        """The resolved training spec (profile defaults included, seed aside): a change to a
+        profile's defaults changes the key, not only a change to the preset's overrides."""
+        from dem.train import SFTSpec
+
+        if condition.recipe is not None and condition.recipe.kind == "interaction":
+            spec = self.preset.interaction.spec(
+                condition.params["biased"], condition.params["trainer"], 0
+            ).train_spec()
+        else:
+            plan = self.preset.train
+            spec = SFTSpec.profile(plan.profile, **plan.overrides)
+        return {k: v for k, v in spec.to_dict().items() if k != "seed"}
+
     def eval_sets(self, condition: Condition) -> tuple[str, ...]:
         """The eval sets that score `condition`: its grid's own, or the preset's."""
         if condition.grid == "interaction" and self.preset.interaction.eval_sets:
@@ -145,10 +159,7 @@ class Runner:
             "model": spec.identity(),
             "condition": condition.id,
             "recipe": None if condition.recipe is None else condition.recipe.to_dict(),
-            "train": {
-                "profile": self.preset.train.profile,
-                "overrides": self.preset.train.overrides,
-            },
+            "train": self._train_key(condition),
             "eval": {
                 "sets": list(self.eval_sets(condition)),
                 "judge": ev.judge,
