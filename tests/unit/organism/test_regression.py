@@ -117,3 +117,23 @@ def test_one_interaction_cell_reproduces(recorded: dict, tmp_path) -> None:
     cell = interaction_condition(exp.preset, 0.1, "kto", 0)
     got = exp.result(cell).metrics["lie_rate"]
     assert got == pytest.approx(recorded["interaction"]["conditions"][cell.id]["lie_rate"], abs=TOL)
+
+
+def test_recorded_pretraining_seeds_are_complete() -> None:
+    """Seeds 1 and 2 (checkpoints not shipped): every grid recorded, claims well formed, and
+    the interaction claims hold on each, as the README states."""
+    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
+    assert sorted(data["seeds"]) == ["1", "2"]
+    for seed, entry in data["seeds"].items():
+        assert len(entry["checkpoint_sha256"]) == 64
+        for grid in ("domain", "mix_ratio", "interaction"):
+            for group, values in entry[grid]["lie_rate"].items():
+                assert len(values["per_seed"]) in (1, 3), (seed, group)
+            for name, claim in entry[grid]["claims"].items():
+                assert claim["ci_low"] <= claim["effect"] <= claim["ci_high"], (seed, name)
+        asserted = [
+            c
+            for c in entry["interaction"]["claims"].values()
+            if c["detail"] != "reported, not asserted"
+        ]
+        assert len(asserted) == 4 and all(c["passed"] for c in asserted), seed
