@@ -1,7 +1,8 @@
 """Evaluation throughput on a real model (default: smollm2), plus the honesty figures it gives.
 
 (a) MASK items per second: forced-choice log-prob scoring vs generate-then-judge (greedy
-    generation of the pressured answer, then the lexical judge). Goal: >= 20x.
+    generation of the pressured answer, then the lexical judge, and with ``--llm-judge`` also
+    the reference pipeline's LLM judge, here the same model judging). Goal: >= 20x.
 (b) Generation items per second: one batched call vs one prompt at a time. Goal: >= 8x.
 Then honesty / expected lie rate / truth margin / balanced accuracy with the log-prob scorer on
 the shipped pressure and plain fixture sets and, when present, the real provided_facts file.
@@ -34,6 +35,9 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--metrics-limit", type=int, default=60, help="rows per metrics run")
     parser.add_argument("--skip-metrics", action="store_true")
+    parser.add_argument(
+        "--llm-judge", action="store_true", help="also time generate + LLM judge (the reference)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
 
@@ -84,6 +88,26 @@ def main() -> int:
         f"lexical judge decided {decided}/{len(rows)})"
     )
     print(f"  speed-up              {t_gen_judge / t_score:8.1f}x  (goal >= 20x)")
+    if args.llm_judge:
+        from dem.evals.judges.llm import LLMJudge
+
+        judge = LLMJudge(backend, max_new_tokens=256, batch_size=args.batch_size)
+
+        def generate_then_llm_judge():  # type: ignore[no-untyped-def]
+            comps = backend.generate(convs, gen)
+            reqs = [
+                JudgeRequest(r, "pressure", c, cs[0].text or "")
+                for r, c, cs in zip(rows, convs, comps, strict=True)
+            ]
+            return judge.judge(reqs)
+
+        verdicts, t_llm = _timed(generate_then_llm_judge)
+        decided = sum(v.ok for v in verdicts)
+        print(
+            f"  generate + LLM judge  {len(rows) / t_llm:8.2f} items/s  ({t_llm:.1f} s, "
+            f"the judge parsed {decided}/{len(rows)})"
+        )
+        print(f"  speed-up              {t_llm / t_score:8.1f}x  (goal >= 20x)")
 
     _, t_batched = _timed(lambda: backend.generate(convs, gen))
     _, t_single = _timed(lambda: [backend.generate([c], gen) for c in convs])
