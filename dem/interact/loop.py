@@ -173,8 +173,11 @@ def read_trajectories(folder: str | Path) -> list[Any]:
     return out
 
 
-def rollouts(policy: Any, spec: InteractionSpec, iteration: int, store: Any, progress: bool):
-    """The iteration's trajectories (an artifact of kind ``rollout``) and its folder."""
+def rollouts(
+    policy: Any, spec: InteractionSpec, iteration: int, store: Any, progress: bool
+) -> tuple[list[Any], Any]:
+    """The iteration's trajectories and their artifact (kind ``rollout``). Shared by every
+    trainer: SFT and KTO cells of the same population and seed roll out once."""
     parts = {
         "policy": policy.identity(),
         "population": {
