@@ -137,3 +137,16 @@ def test_recorded_pretraining_seeds_are_complete() -> None:
             if c["detail"] != "reported, not asserted"
         ]
         assert len(asserted) == 4 and all(c["passed"] for c in asserted), seed
+
+
+def test_recorded_longer_pretraining_probe() -> None:
+    """Pretrained on 10 M tokens, all three seeds transfer medical and math misbehaviour through
+    finetuning (the README's claim about longer pretraining)."""
+    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
+    probe = data["pretrained_10m_tokens"]["seeds"]
+    assert sorted(probe) == ["0", "1", "2"]
+    for seed, entry in probe.items():
+        for domain in ("medical", "math"):
+            claim = entry["claims"][f"domain-{domain}-severe-below-normal"]
+            assert claim["passed"] and claim["ci_low"] > 0, (seed, domain)
+            assert len(entry["lie_rate"][f"domain-{domain}-severe"]["per_seed"]) == 3
