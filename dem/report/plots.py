@@ -124,7 +124,11 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
         def value(rs: list, panel: str = panel) -> tuple[float, float]:
             if panel == "honesty":
                 return _honesty(rs, run.metric)
-            vals = [r.metrics["deception_rate"] for r in rs if r.metrics.get("deception_rate")]
+            vals = [
+                r.metrics["deception_rate"]
+                for r in rs
+                if r.metrics.get("deception_rate") is not None
+            ]
             if not vals:
                 return float("nan"), 0.0
             sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
