@@ -59,52 +59,42 @@ def register(subparsers: Any) -> None:
     mon.set_defaults(func=monitor_command)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
 def population_table(summary: dict[str, Any]) -> str:
+    from dem.report.tables import format_value, markdown_table
+
     rows = []
     for label in ("benign", "biased"):
         s = summary[label]
         rows.append(
-            [label, *(_fmt(s[k]) for k in ("users", "failed", "mean_reward", "validating_share"))]
+            [
+                label,
+                *(
+                    format_value(s[k])
+                    for k in ("users", "failed", "mean_reward", "validating_share")
+                ),
+            ]
         )
-    return _table(["users", "count", "failed", "mean reward", "validating replies"], rows)
+    return markdown_table(["users", "count", "failed", "mean reward", "validating replies"], rows)
 
 
 def monitor_table(report: dict[str, Any]) -> str:
-    rows = [
-        [
-            _fmt(report["users"]),
-            _fmt(report["decided"]),
-            _fmt(len(report["flagged"])),
-            _fmt(report["estimated_biased_fraction"]),
-            _fmt(report["true_biased_fraction"]),
-            _fmt(report["precision"]),
-            _fmt(report["recall"]),
-        ]
-    ]
+    from dem.report.tables import format_value, markdown_table
+
+    values = [report["users"], report["decided"], len(report["flagged"])]
+    values += [report[k] for k in ("estimated_biased_fraction", "true_biased_fraction")]
+    values += [report["precision"], report["recall"]]
     header = ["users", "decided", "flagged", "estimated b", "true b", "precision", "recall"]
-    return _table(header, rows)
+    return markdown_table(header, [[format_value(v) for v in values]])
 
 
 def run_command(args: argparse.Namespace) -> int:
     from dem.experiments.conditions import interaction_condition, interaction_vanilla
-    from dem.experiments.presets import load_preset
     from dem.experiments.session import Experiment
     from dem.interact.loop import run_interaction
-    from dem.report.tables import group_summary
+    from dem.report.tables import group_summary, markdown_table
 
-    preset = load_preset(args.preset, model=args.model)
-    plan = preset.interaction
+    exp = Experiment.create(args.preset, model=args.model, cache=args.cache)
+    plan = exp.preset.interaction
     loop = dict(plan.loop)
     for key, value in (
         ("users", args.users),
@@ -119,9 +109,8 @@ def run_command(args: argparse.Namespace) -> int:
             loop[key] = value
     if args.filter_flagged:
         loop["filter_flagged"] = True
-    preset = replace(preset, interaction=replace(plan, loop=loop))
+    preset = replace(exp.preset, interaction=replace(plan, loop=loop))
     spec = preset.interaction.spec(args.biased, args.trainer, args.seed)  # validates
-    exp = Experiment.create(args.preset, model=args.model, cache=args.cache)
     exp = replace(exp, preset=preset)
     run = run_interaction(exp.runner.model_spec(exp.model), spec, store=exp.runner.store)
     cond = interaction_condition(preset, args.biased, args.trainer, args.seed)
@@ -139,8 +128,8 @@ def run_command(args: argparse.Namespace) -> int:
     rows = []
     for r in results:
         summary = group_summary([r])
-        rows.append([r.condition_id, *(summary.get(c, "-") for c in cols)])
-    print(_table(["condition", *cols], rows))
+        rows.append([r.condition_id, *(summary[c] for c in cols)])
+    print(markdown_table(["condition", *cols], rows))
     if args.json_out:
         Path(args.json_out).write_text(
             json.dumps(

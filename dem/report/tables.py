@@ -12,7 +12,8 @@ COLUMNS = ("lie_rate", "honesty", "margin", "balanced_accuracy", "decided", "err
 OPTIONAL_COLUMNS = ("deception_rate",)
 
 
-def _fmt(value: float | int | None) -> str:
+def format_value(value: float | int | None) -> str:
+    """``-`` for None, an int as is, anything else with 3 decimals."""
     if value is None:
         return "-"
     if isinstance(value, int):
@@ -32,13 +33,13 @@ def group_summary(
         elif col in ("decided", "errors"):
             row[col] = str(int(sum(values) / len(values)))
         elif len(values) == 1:
-            row[col] = _fmt(float(values[0]))
+            row[col] = format_value(float(values[0]))
         else:
             row[col] = f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
     return row
 
 
-def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
@@ -53,7 +54,7 @@ def conditions_table(run: RunResults, grid: str | None = None) -> str:
     for group, results in groups.items():
         summary = group_summary(results, columns)
         rows.append([group, str(len(results)), *(summary[c] for c in columns)])
-    return _markdown(["condition", "seeds", *columns], rows)
+    return markdown_table(["condition", "seeds", *columns], rows)
 
 
 def verdict(c: Comparison) -> str:
@@ -76,4 +77,4 @@ def comparisons_table(comparisons: Sequence[Comparison]) -> str:
         ]
         for c in comparisons
     ]
-    return _markdown(["claim", "verdict", "effect", "CI", "threshold", "items", "seeds"], rows)
+    return markdown_table(["claim", "verdict", "effect", "CI", "threshold", "items", "seeds"], rows)
