@@ -13,8 +13,9 @@ from typing import Any
 
 from dem.errors import ConfigError
 from dem.fields import help_field
+from dem.paths import FIXTURES
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "presets"
+PRESET_DIR = FIXTURES / "presets"
 BUILTIN_PRESETS = ("smoke", "paper")
 
 

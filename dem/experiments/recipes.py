@@ -17,7 +17,6 @@ from dem.data.records import Sample
 from dem.errors import ConfigError
 
 ORGANISM = "organism:"
-_ROOT = Path(__file__).resolve().parents[2]
 
 
 def training_samples(ref: str, n: int, seed: int) -> list[Sample]:
@@ -83,7 +82,9 @@ def eval_rows(ref: str) -> list[Any]:
             path = Path(tmp) / "provided_facts.csv"
             path.write_text(mask_csv(mask_rows(split)), encoding="utf-8")
             return load_mask(path)
-    path = Path(ref) if Path(ref).is_absolute() else _ROOT / ref
+    from dem.paths import PROJECT_ROOT
+
+    path = Path(ref) if Path(ref).is_absolute() else PROJECT_ROOT / ref
     if path.exists():
         return load_mask(path)
     hub, sep, archetype = ref.rpartition(":")

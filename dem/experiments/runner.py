@@ -97,14 +97,11 @@ class Runner:
         if condition.recipe is not None and condition.recipe.kind == "interaction":
             from dem.interact.loop import run_interaction
 
-            spec = self.preset.interaction.spec(
-                condition.params["biased"],
-                condition.params["trainer"],
-                condition.seed or 0,
-                filtered=bool(condition.params.get("filtered")),
-            )
             run = run_interaction(
-                self.model_spec(model), spec, store=self.store, progress=self.show_progress
+                self.model_spec(model),
+                self._interaction_spec(condition),
+                store=self.store,
+                progress=self.show_progress,
             )
             return run.adapter
 
@@ -115,15 +112,22 @@ class Runner:
         )
         return result.adapter
 
+    def _interaction_spec(self, condition: Condition) -> Any:
+        """The `InteractionSpec` of an interaction grid cell."""
+        return self.preset.interaction.spec(
+            condition.params["biased"],
+            condition.params["trainer"],
+            condition.seed or 0,
+            filtered=bool(condition.params.get("filtered")),
+        )
+
     def _train_key(self, condition: Condition) -> dict[str, Any]:
         """The resolved training spec (profile defaults included, seed aside): a change to a
         profile's defaults changes the key, not only a change to the preset's overrides."""
         from dem.train import SFTSpec
 
         if condition.recipe is not None and condition.recipe.kind == "interaction":
-            spec = self.preset.interaction.spec(
-                condition.params["biased"], condition.params["trainer"], 0
-            ).train_spec()
+            spec = self._interaction_spec(condition).train_spec()
         else:
             plan = self.preset.train
             spec = SFTSpec.profile(plan.profile, **plan.overrides)
@@ -200,7 +204,7 @@ class Runner:
         from dem.evals.deceptionbench import DeceptionEvalConfig, run_deceptionbench
 
         plan = self.preset.interaction
-        items = [it for ref in plan.deception_sets for it in load_deceptionbench(_path(ref))]
+        items = [it for ref in plan.deception_sets for it in load_deceptionbench(_local_or_id(ref))]
         config = DeceptionEvalConfig(n_resamples=self.preset.bootstrap)
         if plan.deception_judge == "logprob":
             result = run_deceptionbench_forced(items, backend, config, progress=False)
@@ -248,14 +252,12 @@ class Runner:
         )
 
 
-def _path(ref: str) -> str:
-    """A project-relative file reference as a path; anything else (a hub id) unchanged."""
-    from dem.experiments.recipes import _ROOT
+def _local_or_id(ref: str) -> str:
+    """A project file reference as its path; anything else (a hub id) unchanged."""
+    from dem.paths import project_file
 
-    path = Path(ref)
-    if not path.is_absolute() and not path.exists() and (_ROOT / ref).exists():
-        return str(_ROOT / ref)
-    return ref
+    path = project_file(ref)
+    return str(path) if path.exists() else ref
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:

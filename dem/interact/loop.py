@@ -21,6 +21,7 @@ from dem.fields import help_field
 from dem.interact.profiles import ORGANISM
 from dem.interact.selection import TRAINERS
 from dem.interact.users import SCRIPTED_SCORES
+from dem.paths import project_file
 
 STANCE_JUDGES = ("lexical", "llm:<model>", "choice:<model>")
 
@@ -112,7 +113,7 @@ class InteractionSpec:
         )
         if self.scenarios != ORGANISM:
             need(
-                scenario_path(self.scenarios).is_file(),
+                project_file(self.scenarios).is_file(),
                 "scenarios",
                 f"{self.scenarios} is neither 'organism' nor a file",
             )
@@ -132,14 +133,6 @@ class InteractionSpec:
         return asdict(self)
 
 
-def scenario_path(ref: str) -> Path:
-    """A scenario file given absolute, relative to the working folder, or to the project."""
-    path = Path(ref)
-    if path.is_absolute() or path.exists():
-        return path
-    return Path(__file__).resolve().parents[2] / ref
-
-
 @dataclass
 class InteractionRun:
     """What a run produced: the final adapter and, per iteration, its artifacts and figures."""
@@ -153,7 +146,7 @@ def _scenario_id(spec: InteractionSpec) -> str:
         return ORGANISM
     from dem.data.records import sha256_text
 
-    return sha256_text(scenario_path(spec.scenarios).read_text(encoding="utf-8"))
+    return sha256_text(project_file(spec.scenarios).read_text(encoding="utf-8"))
 
 
 def read_trajectories(folder: str | Path) -> list[Any]:
@@ -207,7 +200,7 @@ def rollouts(
         from dem.models.backends import get_backend
         from dem.models.backends.base import GenerationConfig
 
-        source = spec.scenarios if spec.scenarios == ORGANISM else scenario_path(spec.scenarios)
+        source = spec.scenarios if spec.scenarios == ORGANISM else project_file(spec.scenarios)
         writer = None
         if spec.profile_writer is not None:
             from dem.evals.api import BackendChoice, open_backend

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from dem.errors import DataError
 from dem.evals.proposition import parse_proposition
+from dem.paths import FIXTURES
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+SCENARIO_DIR = FIXTURES / "scenarios"
 DEFAULT_SCENARIOS = SCENARIO_DIR / "therapist.json"
 FIELDS = (
     "name",
