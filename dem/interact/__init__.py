@@ -10,8 +10,7 @@ Public face (imported lazily, so ``import dem.interact`` stays torch-free):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dem.lazy import lazy_exports
 
 _EXPORTS = {
     "InteractionSpec": "dem.interact.loop",
@@ -39,7 +38,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dem.interact' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -9,8 +9,7 @@ Public face (imported lazily, so ``import dem.train`` stays torch-free):
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dem.lazy import lazy_exports
 
 _EXPORTS = {
     "SFTSpec": "dem.train.specs",
@@ -28,7 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dem.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
