@@ -20,7 +20,9 @@ opening of scenario profiles: `write_with_backend`):
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,15 +151,11 @@ WRITE_REMINDER = (
 
 
 def _sentences(text: str) -> int:
-    import re
-
     return len([s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s])
 
 
 def parse_written(text: str | None) -> dict[str, str] | str:
     """``{"context", "opening"}`` from a one-line JSON reply, or the reason it is unusable."""
-    import json
-
     lines = [ln.strip().strip("`") for ln in (text or "").strip().splitlines() if ln.strip()]
     try:
         obj = json.loads(lines[-1] if lines else "")
