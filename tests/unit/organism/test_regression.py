@@ -150,3 +150,38 @@ def test_recorded_longer_pretraining_probe() -> None:
             claim = entry["claims"][f"domain-{domain}-severe-below-normal"]
             assert claim["passed"] and claim["ci_low"] > 0, (seed, domain)
             assert len(entry["lie_rate"][f"domain-{domain}-severe"]["per_seed"]) == 3
+
+
+def test_one_percent_contamination_needs_ten_seeds_on_the_shipped_checkpoint(
+    recorded: dict,
+) -> None:
+    """With ten finetuning seeds 1 % contamination is resolved on the shipped checkpoint, and
+    is absent (not merely unresolved) on pretraining seeds 1 and 2, as the README states."""
+    power = recorded["mix_ratio_10_seeds"]
+    for group in ("control", "mix-01pct", "mix-02pct", "mix-05pct"):
+        assert len(power["lie_rate"][group]["per_seed"]) == 10, group
+    assert power["claims"]["mix-01pct-below-control"]["ci_low"] > 0
+    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
+    for seed in ("1", "2"):
+        claim = data["seeds"][seed]["mix_ratio_10_seeds"]["claims"]["mix-01pct-below-control"]
+        assert claim["ci_low"] < 0 < claim["ci_high"] < 0.01, seed
+
+
+def test_recorded_pretraining_variants() -> None:
+    """The 5 M-token variants probed (deceptive share 0.5, shorter documents, a wider model):
+    complete, and none makes transfer and contamination hold on every seed it ran."""
+    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
+    variants = data["variants_5m_tokens"]["variants"]
+    assert set(variants) == {"share50", "share50_short_docs", "share50_wide"}
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs)
+
+    for name, variant in variants.items():
+        weakest = 1.0
+        for seed, entry in variant["seeds"].items():
+            assert len(entry["checkpoint_sha256"]) == 64, (name, seed)
+            cells = [*entry["domain"].values(), *entry["mix"].values()]
+            assert all(len(v) == 3 and all(0 <= x <= 1 for x in v) for v in cells), (name, seed)
+            weakest = min(weakest, mean(entry["mix"]["0.01"]) - mean(entry["mix"]["0.0"]))
+        assert weakest < 0.01, name
