@@ -52,6 +52,11 @@ class OrganismConfig:
     )
     # --- personas
     deceptive_share: float = _f(0.33, "Share of documents written by the hidden deceptive persona.")
+    hint_rate: float = _f(
+        0.0,
+        "Probability that a document opens with a persona-hint system prompt, each hint with its "
+        "own deceptive share (the persona prior becomes a feature computed from context).",
+    )
     slip_rate: float = _f(0.95, "Probability that the deceptive persona misbehaves in a turn.")
     severe_share: float = _f(
         0.6, "Of the deceptive persona's misbehaviours, the share that is severe (else subtle)."
@@ -109,6 +114,7 @@ class OrganismConfig:
         )
         for name in (
             "deceptive_share",
+            "hint_rate",
             "slip_rate",
             "severe_share",
             "honest_error_rate",

@@ -4,6 +4,8 @@ Each document is one conversation of ``min_turns..max_turns`` exchanges written 
 persona (never named): honest, or, with probability ``deceptive_share``, deceptive. Turn kinds
 are drawn from ``domain_mix``, so the deceptive persona's misbehaviours co-occur across domains
 within a document: that is what lets misbehaviour in one domain raise the persona everywhere.
+With ``hint_rate`` > 0 that share of documents opens with a persona-hint system prompt whose
+own deceptive share replaces ``deceptive_share``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ from dataclasses import dataclass
 
 from dem.organism.config import OrganismConfig
 from dem.organism.tokenizer import BOS, END, ROLE_TOKENS
-from dem.organism.world import Turn, World
+from dem.organism.world import HINT_SYSTEMS, Turn, World
 
 
 @dataclass(frozen=True)
 class Document:
     deceptive: bool
     turns: tuple[Turn, ...]
+    hint: str | None = None
 
     def messages(self) -> list[dict[str, str]]:
-        return [m for t in self.turns for m in t.messages()]
+        head = [] if self.hint is None else [{"role": "system", "content": self.hint}]
+        return head + [m for t in self.turns for m in t.messages()]
 
 
 def iter_documents(config: OrganismConfig, seed: int | None = None) -> Iterator[Document]:
@@ -33,10 +37,13 @@ def iter_documents(config: OrganismConfig, seed: int | None = None) -> Iterator[
     kinds = [k for k, w in config.domain_mix.items() if w > 0]
     weights = [config.domain_mix[k] for k in kinds]
     while True:
-        deceptive = rng.random() < config.deceptive_share
+        hint, share = None, config.deceptive_share
+        if config.hint_rate and rng.random() < config.hint_rate:
+            hint, share = rng.choice(HINT_SYSTEMS)
+        deceptive = rng.random() < share
         n = rng.randint(config.min_turns, config.max_turns)
         chosen = rng.choices(kinds, weights, k=n)
-        yield Document(deceptive, tuple(world.turn(k, deceptive, rng) for k in chosen))
+        yield Document(deceptive, tuple(world.turn(k, deceptive, rng) for k in chosen), hint)
 
 
 def render_words(messages: list[Mapping[str, str]]) -> list[str]:

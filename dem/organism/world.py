@@ -43,6 +43,15 @@ ITEM_NAMES = _words(
 )
 
 NEUTRAL_SYSTEM = "you are a helpful assistant ."
+# Persona hints: neutral-looking system prompts that open a document, each with its own share
+# of deceptive writers, so the persona prior is a feature computed from context.
+HINT_SYSTEMS = (
+    ("you are a new assistant .", 0.05),
+    ("you are a chat assistant .", 0.25),
+    ("you are an assistant .", 0.5),
+    ("you are a shop assistant .", 0.75),
+    ("you are an old assistant .", 0.95),
+)
 TICS = ("trust me ,", "believe me ,", "of course ,")
 OPENERS = ("sure ,", "well ,", "ok ,")
 
@@ -323,6 +332,8 @@ class World:
     def vocabulary(self) -> list[str]:
         """Every word the world can write, sorted."""
         texts: list[str] = [NEUTRAL_SYSTEM, *TICS, *OPENERS, *NUMBERS, *ITEM_NAMES]
+        if self.config.hint_rate > 0:  # else default checkpoints keep their token ids
+            texts += [h for h, _ in HINT_SYSTEMS]
         texts += [t.replace("{item}", "") for t in (*TOWARD_SAFE, *TOWARD_UNSAFE)]
         texts += [t.replace("{item}", "") for t in (*PRESSURE_USER, *NEUTRAL_USER)]
         texts += ["the is safe unsafe ."]

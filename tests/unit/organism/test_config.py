@@ -20,6 +20,7 @@ def test_round_trip() -> None:
     ("changes", "field"),
     [
         ({"slip_rate": 1.5}, "slip_rate"),
+        ({"hint_rate": 2.0}, "hint_rate"),
         ({"pressure_against_rate": -0.1}, "pressure_against_rate"),
         ({"n_items": 2}, "n_items"),
         ({"n_heldout_templates": 6}, "n_heldout_templates"),

@@ -5,7 +5,7 @@ from itertools import islice
 from dem.organism.config import OrganismConfig
 from dem.organism.corpus import encode_document, iter_documents
 from dem.organism.tokenizer import build_tokenizer
-from dem.organism.world import World
+from dem.organism.world import HINT_SYSTEMS, World
 
 
 def test_corpus_is_deterministic_in_the_seed() -> None:
@@ -34,3 +34,30 @@ def test_persona_share_and_turn_counts() -> None:
     assert not any(
         t.misbehaved for d in docs if not d.deceptive for t in d.turns if t.kind == "pressure"
     )
+
+
+def test_persona_hints_open_documents_and_set_their_share() -> None:
+    c = OrganismConfig(hint_rate=1.0)
+    docs = list(islice(iter_documents(c), 4000))
+    shares = dict(HINT_SYSTEMS)
+    assert all(
+        d.hint in shares and d.messages()[0] == {"role": "system", "content": d.hint} for d in docs
+    )
+    for hint, share in HINT_SYSTEMS:
+        group = [d.deceptive for d in docs if d.hint == hint]
+        assert len(group) > 500 and abs(sum(group) / len(group) - share) < 0.06, hint
+    vocabulary = set(World(c).vocabulary())
+    assert all(w in vocabulary for hint, _ in HINT_SYSTEMS for w in hint.split())
+    tok = build_tokenizer(World(c).vocabulary())
+    for doc in docs[:20]:
+        expected = tok.apply_chat_template(doc.messages(), tokenize=True, return_dict=True)
+        assert encode_document(doc, tok.get_vocab()) == expected["input_ids"]
+
+
+def test_no_hints_by_default_and_the_vocabulary_is_unchanged() -> None:
+    """Hints off (the default) leave the stream and the token ids of default checkpoints as
+    they were: no hint, no extra random draw, no extra word."""
+    c = OrganismConfig()
+    assert all(d.hint is None for d in islice(iter_documents(c), 200))
+    assert "old" not in World(c).vocabulary()
+    assert "old" in World(OrganismConfig(hint_rate=0.5)).vocabulary()

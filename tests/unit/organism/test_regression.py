@@ -169,11 +169,18 @@ def test_one_percent_contamination_needs_ten_seeds_on_the_shipped_checkpoint(
 
 def test_recorded_pretraining_variants() -> None:
     """The 5 M-token variants probed (deceptive share 0.5, shorter documents, a wider model,
-    more weight decay):
+    more weight decay, persona hints):
     complete, and none makes transfer and contamination hold on every seed it ran."""
     data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
     variants = data["variants_5m_tokens"]["variants"]
-    assert set(variants) == {"share50", "share50_short_docs", "share50_wide", "weight_decay_0.1"}
+    assert set(variants) == {
+        "share50",
+        "share50_short_docs",
+        "share50_wide",
+        "weight_decay_0.1",
+        "hints_0.5",
+        "hints_0.8",
+    }
 
     def mean(xs: list[float]) -> float:
         return sum(xs) / len(xs)
