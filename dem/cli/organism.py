@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from dem.errors import ConfigError
 
@@ -23,6 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pre.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: the config's, 1)"
+    )
+    pre.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override an OrganismConfig field (value read as JSON), e.g. --set hint_rate=0.5; "
+        "repeatable",
     )
     pre.set_defaults(func=_pretrain)
 
@@ -47,13 +57,27 @@ def _config_for(folder: Path):
     return load_organism_config(folder) if (folder / ORGANISM_FILE).exists() else OrganismConfig()
 
 
+def config_overrides(items: list[str]) -> dict[str, Any]:
+    """``FIELD=VALUE`` pairs as a dict; values are JSON where they parse, else strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError("--set", f"{item!r} is not FIELD=VALUE")
+        try:
+            out[name.strip()] = json.loads(raw)
+        except ValueError:
+            out[name.strip()] = raw
+    return out
+
+
 def _pretrain(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from dem.organism.config import OrganismConfig
     from dem.organism.pretrain import pretrain
 
-    config = replace(OrganismConfig(), seed=args.seed)
+    config = OrganismConfig.from_dict({**config_overrides(args.set), "seed": args.seed})
     if args.tokens is not None:
         config = replace(config, tokens=args.tokens)
     if args.threads is not None:

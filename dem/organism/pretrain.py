@@ -179,11 +179,21 @@ def pretrain(
             "tokens": seen,
             "parameters": n_params,
             "final_loss": round(ema, 4),
-            "reproduce": f"dem organism pretrain --seed {config.seed} --tokens {config.tokens} "
-            "--out DIR",
+            "reproduce": reproduce_command(config),
         },
     )
     return result
+
+
+def reproduce_command(config: OrganismConfig) -> str:
+    """The `dem organism pretrain` command line that pretrains `config` again."""
+    default = OrganismConfig().to_dict()
+    sets = "".join(
+        f" --set {k}={json.dumps(v, separators=(',', ':'))}"
+        for k, v in config.to_dict().items()
+        if k not in ("seed", "tokens", "threads") and v != default[k]
+    )
+    return f"dem organism pretrain --seed {config.seed} --tokens {config.tokens}{sets} --out DIR"
 
 
 def load_organism_config(folder: str | Path) -> OrganismConfig:

@@ -33,3 +33,45 @@ def test_diagnose_rejects_a_missing_folder(tmp_path) -> None:
     args = _parser().parse_args(["organism", "diagnose", "--model", str(tmp_path / "nope")])
     with pytest.raises(ConfigError, match="model"):
         args.func(args)
+
+
+def test_pretrain_set_overrides_config_fields() -> None:
+    args = _parser().parse_args(
+        ["organism", "pretrain", "--out", "x", "--set", "hint_rate=0.5", "--set", "min_turns=1"]
+    )
+    assert cli.config_overrides(args.set) == {"hint_rate": 0.5, "min_turns": 1}
+    assert cli.config_overrides(["name=plain text"]) == {"name": "plain text"}
+
+
+@pytest.mark.parametrize(("item", "field"), [("hint_rate", "--set"), ("=1", "--set")])
+def test_pretrain_set_rejects_malformed_items(item: str, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        cli.config_overrides([item])
+    assert err.value.field == field
+
+
+def test_pretrain_rejects_unknown_or_bad_fields_before_training(tmp_path) -> None:
+    for item, field in (("colour=1", "colour"), ("hint_rate=2", "hint_rate")):
+        args = _parser().parse_args(
+            ["organism", "pretrain", "--out", str(tmp_path / "m"), "--set", item]
+        )
+        with pytest.raises(ConfigError) as err:
+            args.func(args)
+        assert err.value.field == field
+    assert not (tmp_path / "m").exists()
+
+
+def test_reproduce_command_round_trips_the_config() -> None:
+    from dem.organism.config import OrganismConfig
+    from dem.organism.pretrain import reproduce_command
+
+    assert reproduce_command(OrganismConfig()) == (
+        "dem organism pretrain --seed 0 --tokens 5000000 --out DIR"
+    )
+    config = OrganismConfig(seed=1, hint_rate=0.5, min_turns=1, domain_mix={"math": 1.0})
+    command = reproduce_command(config)
+    args = _parser().parse_args(command.split()[1:])
+    rebuilt = OrganismConfig.from_dict(
+        {**cli.config_overrides(args.set), "seed": args.seed, "tokens": args.tokens}
+    )
+    assert rebuilt == config
