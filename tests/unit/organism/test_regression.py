@@ -169,8 +169,8 @@ def test_one_percent_contamination_needs_ten_seeds_on_the_shipped_checkpoint(
 
 def test_recorded_pretraining_variants() -> None:
     """The 5 M-token variants probed (deceptive share 0.5, shorter documents, a wider model,
-    more weight decay, persona hints):
-    complete, and none makes transfer and contamination hold on every seed it ran."""
+    more weight decay, persona hints): complete; only hints at 0.3 show medical and math
+    transfer and 1 % contamination on every pretraining seed."""
     data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
     variants = data["variants_5m_tokens"]["variants"]
     assert set(variants) == {
@@ -178,6 +178,7 @@ def test_recorded_pretraining_variants() -> None:
         "share50_short_docs",
         "share50_wide",
         "weight_decay_0.1",
+        "hints_0.3",
         "hints_0.5",
         "hints_0.8",
     }
@@ -191,5 +192,15 @@ def test_recorded_pretraining_variants() -> None:
             assert len(entry["checkpoint_sha256"]) == 64, (name, seed)
             cells = [*entry["domain"].values(), *entry["mix"].values()]
             assert all(len(v) == 3 and all(0 <= x <= 1 for x in v) for v in cells), (name, seed)
-            weakest = min(weakest, mean(entry["mix"]["0.01"]) - mean(entry["mix"]["0.0"]))
-        assert weakest < 0.01, name
+            dom, mix = entry["domain"], entry["mix"]
+            effects = (
+                mean(dom["medical/severe"]) - mean(dom["medical/normal"]),
+                mean(dom["math/severe"]) - mean(dom["math/normal"]),
+                mean(mix["0.01"]) - mean(mix["0.0"]),
+            )
+            weakest = min(weakest, effects[2])
+            if name == "hints_0.3":  # the lead: every effect on every pretraining seed
+                assert min(effects) > 0.01 and min(effects[:2]) > 0.05, (seed, effects)
+        if name != "hints_0.3":
+            assert weakest < 0.01, name
+    assert sorted(variants["hints_0.3"]["seeds"]) == ["0", "1", "2"]
