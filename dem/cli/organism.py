@@ -72,16 +72,14 @@ def config_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from dem.organism.config import OrganismConfig
     from dem.organism.pretrain import pretrain
 
-    config = OrganismConfig.from_dict({**config_overrides(args.set), "seed": args.seed})
-    if args.tokens is not None:
-        config = replace(config, tokens=args.tokens)
-    if args.threads is not None:
-        config = replace(config, threads=args.threads)
+    fields = {**config_overrides(args.set), "seed": args.seed}
+    for name in ("tokens", "threads"):
+        if getattr(args, name) is not None:
+            fields[name] = getattr(args, name)
+    config = OrganismConfig.from_dict(fields)
     r = pretrain(config, args.out)
     print(
         f"pretrained {r.parameters:,} parameters on {r.tokens:,} tokens in {r.steps} steps, "

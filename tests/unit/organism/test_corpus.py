@@ -46,9 +46,9 @@ def test_persona_hints_open_documents_and_set_their_share() -> None:
     for hint, share in HINT_SYSTEMS:
         group = [d.deceptive for d in docs if d.hint == hint]
         assert len(group) > 500 and abs(sum(group) / len(group) - share) < 0.06, hint
-    vocabulary = set(World(c).vocabulary())
+    vocabulary = World(c).vocabulary()
     assert all(w in vocabulary for hint, _ in HINT_SYSTEMS for w in hint.split())
-    tok = build_tokenizer(World(c).vocabulary())
+    tok = build_tokenizer(vocabulary)
     for doc in docs[:20]:
         expected = tok.apply_chat_template(doc.messages(), tokenize=True, return_dict=True)
         assert encode_document(doc, tok.get_vocab()) == expected["input_ids"]

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 CHECKPOINT = ROOT / "dem" / "organism" / "checkpoint"
 FIXTURE = ROOT / "fixtures" / "organism" / "organism_seed0.json"
+SEEDS_FIXTURE = ROOT / "fixtures" / "organism" / "pretraining_seeds.json"
 TOL = 0.005  # CPU forward passes are deterministic; this only absorbs kernel differences
 
 
@@ -24,6 +25,12 @@ def recorded() -> dict:
     if not (CHECKPOINT / "model.safetensors").is_file() or not FIXTURE.is_file():
         pytest.skip("no shipped organism checkpoint or no recorded figures in this tree")
     return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def other_seeds() -> dict:
+    """The other pretraining seeds and variants (`pretraining_seeds.json`)."""
+    return json.loads(SEEDS_FIXTURE.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -119,12 +126,11 @@ def test_one_interaction_cell_reproduces(recorded: dict, tmp_path) -> None:
     assert got == pytest.approx(recorded["interaction"]["conditions"][cell.id]["lie_rate"], abs=TOL)
 
 
-def test_recorded_pretraining_seeds_are_complete() -> None:
+def test_recorded_pretraining_seeds_are_complete(other_seeds: dict) -> None:
     """Seeds 1 and 2 (checkpoints not shipped): every grid recorded, claims well formed, and
     the interaction claims hold on each, as the README states."""
-    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
-    assert sorted(data["seeds"]) == ["1", "2"]
-    for seed, entry in data["seeds"].items():
+    assert sorted(other_seeds["seeds"]) == ["1", "2"]
+    for seed, entry in other_seeds["seeds"].items():
         assert len(entry["checkpoint_sha256"]) == 64
         for grid in ("domain", "mix_ratio", "interaction"):
             for group, values in entry[grid]["lie_rate"].items():
@@ -139,11 +145,10 @@ def test_recorded_pretraining_seeds_are_complete() -> None:
         assert len(asserted) == 4 and all(c["passed"] for c in asserted), seed
 
 
-def test_recorded_longer_pretraining_probe() -> None:
+def test_recorded_longer_pretraining_probe(other_seeds: dict) -> None:
     """Pretrained on 10 M tokens, all three seeds transfer medical and math misbehaviour through
     finetuning (the README's claim about longer pretraining)."""
-    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
-    probe = data["pretrained_10m_tokens"]["seeds"]
+    probe = other_seeds["pretrained_10m_tokens"]["seeds"]
     assert sorted(probe) == ["0", "1", "2"]
     for seed, entry in probe.items():
         for domain in ("medical", "math"):
@@ -153,7 +158,7 @@ def test_recorded_longer_pretraining_probe() -> None:
 
 
 def test_one_percent_contamination_needs_ten_seeds_on_the_shipped_checkpoint(
-    recorded: dict,
+    recorded: dict, other_seeds: dict
 ) -> None:
     """With ten finetuning seeds 1 % contamination is resolved on the shipped checkpoint, and
     is absent (not merely unresolved) on pretraining seeds 1 and 2, as the README states."""
@@ -161,18 +166,18 @@ def test_one_percent_contamination_needs_ten_seeds_on_the_shipped_checkpoint(
     for group in ("control", "mix-01pct", "mix-02pct", "mix-05pct"):
         assert len(power["lie_rate"][group]["per_seed"]) == 10, group
     assert power["claims"]["mix-01pct-below-control"]["ci_low"] > 0
-    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
     for seed in ("1", "2"):
-        claim = data["seeds"][seed]["mix_ratio_10_seeds"]["claims"]["mix-01pct-below-control"]
+        claim = other_seeds["seeds"][seed]["mix_ratio_10_seeds"]["claims"][
+            "mix-01pct-below-control"
+        ]
         assert claim["ci_low"] < 0 < claim["ci_high"] < 0.01, seed
 
 
-def test_recorded_pretraining_variants() -> None:
+def test_recorded_pretraining_variants(other_seeds: dict) -> None:
     """The 5 M-token variants probed (deceptive share 0.5, shorter documents, a wider model,
     more weight decay, persona hints): complete; only hints at 0.3 show medical and math
     transfer and 1 % contamination on every pretraining seed."""
-    data = json.loads((ROOT / "fixtures" / "organism" / "pretraining_seeds.json").read_text())
-    variants = data["variants_5m_tokens"]["variants"]
+    variants = other_seeds["variants_5m_tokens"]["variants"]
     assert set(variants) == {
         "share50",
         "share50_short_docs",
