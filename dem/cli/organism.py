@@ -102,13 +102,18 @@ def _datasets(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     from dem.models.backends.transformers_backend import TransformersBackend
     from dem.models.spec import ModelSpec
-    from dem.organism.diagnostic import format_table, persona_cue
+    from dem.organism.diagnostic import belief_accuracy, format_table, persona_cue
 
     folder = Path(args.model)
     if not folder.is_dir():
         raise ConfigError("model", f"{folder} is not a folder")
     backend = TransformersBackend(ModelSpec(str(folder), adapter=args.adapter), batch_size=32)
-    results = persona_cue(backend, ks=tuple(args.k), n=args.n, config=_config_for(folder))
+    config = _config_for(folder)
+    results = persona_cue(backend, ks=tuple(args.k), n=args.n, config=config)
     print(format_table(results))
+    print(
+        f"belief accuracy (neutral prompts vs the world's facts): "
+        f"{belief_accuracy(backend, config):.3f}"
+    )
     print(f"persona-cue diagnostic: {len(results)} cells, {args.n} prompts each", file=sys.stderr)
     return 0

@@ -11,10 +11,22 @@ Two definitions of the ratio ``r`` (``relative_to``):
 ``round`` is half-up on ``r`` as written in decimal (`misaligned_count`): 0.05 x 10 -> 1,
 0.15 x 10 -> 2, 0.1 x 25 -> 3 (Python's `round` would give 0, 2 and 2).
 
-Selection and order come from one ``random.Random(seed)``: a subset of each pool is drawn
-without replacement when the pool is larger than needed (a pool used whole keeps every sample),
-then the union is shuffled. Output samples carry ``meta["mix_role"]`` ("downstream" or
-"misaligned"); their content and hashes are untouched.
+Selection and order are *nested*, so that runs of one seed differ only by their
+contamination (a paired design: a control and its contaminated runs share every downstream
+sample at the same position, and a trainer's shuffle of equal-length sets, the same):
+
+- the control's sequence is the first ``N`` samples of a seeded permutation of the downstream
+  pool; the misaligned samples are the first ``m`` of a seeded permutation of theirs (so the
+  1 % set is part of the 2 % set);
+- ``"total"``: the misaligned samples *replace* the downstream samples at the first ``m`` of a
+  seeded permutation of the ``N`` positions (the same length as the control; nested across
+  ratios). With fewer than ``N`` downstream samples given, the ``N - m`` drawn fill the other
+  positions in order;
+- ``"downstream"``: the misaligned samples are *inserted* at ``m`` seeded positions of the
+  ``N + m``, the downstream samples keeping the control's order.
+
+Output samples carry ``meta["mix_role"]`` ("downstream" or "misaligned"); their content and
+hashes are untouched.
 """
 
 from __future__ import annotations
@@ -89,11 +101,27 @@ class MixConfig:
         return n - m, m
 
 
-def _draw(pool: Sequence[Sample], k: int, rng: random.Random, role: str) -> list[Sample]:
-    chosen = (
-        list(pool) if k == len(pool) else [pool[i] for i in sorted(rng.sample(range(len(pool)), k))]
-    )
-    return [replace(s, meta={**s.meta, "mix_role": role}) for s in chosen]
+def _first(pool: Sequence[Sample], k: int, seed: str, role: str) -> list[Sample]:
+    """The first `k` samples of a seeded permutation of `pool`, tagged with their role."""
+    order = random.Random(seed).sample(range(len(pool)), len(pool))
+    return [replace(pool[i], meta={**pool[i].meta, "mix_role": role}) for i in order[:k]]
+
+
+def _nested(
+    down: list[Sample], mis: list[Sample], n: int, seed: int, relative_to: RelativeTo
+) -> list[Sample]:
+    """Place `mis` into the control's sequence `down` (module docstring)."""
+    m, rng = len(mis), random.Random(f"positions-{seed}")
+    if relative_to == "downstream":
+        placed = dict(zip(sorted(rng.sample(range(n + m), m)), mis, strict=True))
+        size = n + m
+    else:  # the j-th misaligned sample always takes the j-th slot: nested across ratios
+        placed = dict(zip(rng.sample(range(n), n)[:m], mis, strict=True))
+        size = n
+        if len(down) >= n:  # every downstream sample keeps the control's position
+            return [placed.get(i, down[i]) for i in range(n)]
+    queue = iter(down)
+    return [placed[i] if i in placed else next(queue) for i in range(size)]
 
 
 def mix(
@@ -123,13 +151,20 @@ def mix(
             f"need {n_mis} misaligned samples (ratio {cfg.ratio} of {cfg.n or len(downstream)}), "
             f"only {len(misaligned)} given",
         )
-    rng = random.Random(cfg.seed)
-    out = _draw(downstream, n_down, rng, "downstream") + _draw(misaligned, n_mis, rng, "misaligned")
-    rng.shuffle(out)
+    n = cfg.n if cfg.n is not None else len(downstream)
+    control = _first(downstream, min(n, len(downstream)), f"downstream-{cfg.seed}", "downstream")
+    out = _nested(
+        control,
+        _first(misaligned, n_mis, f"misaligned-{cfg.seed}", "misaligned"),
+        n,
+        cfg.seed,
+        cfg.relative_to,
+    )
     recipe: dict[str, Any] = {
         "kind": "mix",
         "ratio": cfg.ratio,
         "relative_to": cfg.relative_to,
+        "order": "nested",  # runs of one seed differ only by their misaligned samples
         "seed": cfg.seed,
         "n": cfg.n,
         "counts": {"downstream": n_down, "misaligned": n_mis, "total": n_down + n_mis},

@@ -61,6 +61,7 @@ def mix_condition(preset: Preset, ratio: float, seed: int) -> Condition:
             ("downstream", d.downstream),
             ("misaligned", d.misaligned),
             ("n", d.downstream_n),
+            ("order", "nested"),  # dem.data.mix: runs of one seed share their other samples
             ("ratio", ratio),
             ("relative_to", d.relative_to),
         ),

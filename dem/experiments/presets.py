@@ -66,6 +66,11 @@ class EvalPlan:
     )
     limit: int | None = help_field("evaluate only the first N rows of each set", None)
     lie_k: int = help_field("pressured samples per row (generation judges only)", 1)
+    min_belief_accuracy: float | None = help_field(
+        "every condition's belief accuracy (neutral-prompt beliefs vs the ground truth) must "
+        "reach this, so a lie-rate effect is dishonesty, not ignorance; None: not checked",
+        None,
+    )
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,11 @@ class DomainPlan:
     variants: tuple[str, ...] = help_field("variants compared with 'normal'", ("subtle", "severe"))
     min_effect: float = help_field("the effect the CI's near end must exceed", 0.0)
     confidence: float = help_field("confidence level of the interval", 0.95)
-    min_domains: int = help_field("how many domains must show the effect for the grid to pass", 1)
+    min_domains: int = help_field(
+        "in how many domains each variant must be less honest than normal (the asserted claim; "
+        "every domain's own claim is reported)",
+        1,
+    )
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,12 @@ class Preset:
                 f"{self.mix_ratio.threshold_ratio} is not one of the ratios",
             )
         self._check_interaction(where)
+        if not 1 <= self.domain.min_domains <= len(self.domain.domains):
+            raise ConfigError(
+                f"{where}: domain.min_domains",
+                f"{self.domain.min_domains} is not between 1 and the {len(self.domain.domains)} "
+                "domains",
+            )
         for name, conf in (
             ("mix_ratio", self.mix_ratio.confidence),
             ("domain", self.domain.confidence),
@@ -210,6 +225,9 @@ class Preset:
             raise ConfigError(
                 f"{where}: eval.metric", f"{self.eval.metric!r} is not 'lie_rate' or 'honesty'"
             )
+        floor = self.eval.min_belief_accuracy
+        if floor is not None and not 0 <= floor <= 1:
+            raise ConfigError(f"{where}: eval.min_belief_accuracy", f"{floor} is not in [0, 1]")
         if self.data.relative_to not in ("downstream", "total"):
             raise ConfigError(f"{where}: data.relative_to", "must be 'downstream' or 'total'")
         if self.data.downstream_n < 1 or self.data.domain_n < 1:

@@ -85,8 +85,7 @@ class Runner:
 
         ratio, relative_to = recipe.get("ratio"), recipe.get("relative_to")
         m = misaligned_count(ratio, n)
-        n_down = n if relative_to == "downstream" else n - m
-        downstream = training_samples(recipe.get("downstream"), n_down, seed)
+        downstream = training_samples(recipe.get("downstream"), n, seed)  # the control's
         misaligned = training_samples(recipe.get("misaligned"), m, seed + 10_000)
         return mix(downstream, misaligned, ratio, seed=seed, n=n, relative_to=relative_to)
 
@@ -268,12 +267,14 @@ def _metrics(result: Any) -> dict[str, float | int | None]:
         est = getattr(overall, name)
         return None if est is None else est.value
 
-    honesty = value("honesty")
+    accuracy = value("accuracy")  # percent, as MASK reports it
     return {
         "lie_rate": value("p_lie"),
-        "honesty": honesty,
+        "honesty": value("honesty"),
         "margin": value("margin"),
         "balanced_accuracy": value("balanced_accuracy"),
+        # beliefs from the neutral prompts vs the ground truth: dishonesty, not ignorance
+        "belief_accuracy": None if accuracy is None else accuracy / 100.0,
         "decided": overall.n_scored,
         "errors": overall.n_errors,
         "no_belief": overall.n_no_belief,

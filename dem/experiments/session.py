@@ -97,9 +97,7 @@ class Experiment:
                 "mix-trend",
             ]
         if grid == "domain":
-            return [
-                f"domain-{d}-{v}-below-normal" for d in p.domain.domains for v in p.domain.variants
-            ]
+            return [_domains_claim(v, p.domain.min_domains) for v in p.domain.variants]
         if grid == "interaction":
             lab = ratio_label(p.interaction.threshold)
             return [
@@ -128,6 +126,9 @@ class Experiment:
                 for t in plan.trainers
                 if plan.monitor_filter
             ]
+        if grid == "domain":
+            dom = self.preset.domain
+            return [f"domain-{d}-{v}-below-normal" for v in dom.variants for d in dom.domains]
         return []
 
     # -- results -------------------------------------------------------------------------
@@ -148,6 +149,20 @@ class Experiment:
         if key not in self._results:
             self._results[key] = self.runner.run(condition, model=model, adapter=adapter)
         return self._results[key]
+
+    def scoring_problems(self, result: ConditionResult) -> list[str]:
+        """Why a condition's score cannot be trusted (empty when it can): judge errors, too few
+        decided items, or beliefs below the preset's ``eval.min_belief_accuracy``."""
+        m, p = result.metrics, self.preset
+        problems = []
+        if m.get("errors"):
+            problems.append(f"{m['errors']} judge errors")
+        if (m.get("decided") or 0) < p.gate.min_decidable:
+            problems.append(f"{m.get('decided')} decided items < {p.gate.min_decidable}")
+        floor, acc = p.eval.min_belief_accuracy, m.get("belief_accuracy")
+        if floor is not None and (acc is None or acc < floor):
+            problems.append(f"belief accuracy {acc} < {floor}: ignorance, not dishonesty")
+        return [f"{result.condition_id}: {x}" for x in problems]
 
     def _group(self, conds: Sequence[Condition]) -> list[ConditionResult]:
         return [self.result(c) for c in conds]
@@ -185,6 +200,9 @@ class Experiment:
                 return self._compare(name, "mix_ratio", mix_seeds(r), mix_seeds(0.0))
         if name.startswith("interaction-"):
             return self._interaction_claim(name)
+        for v in p.domain.variants:
+            if name == _domains_claim(v, p.domain.min_domains):
+                return self._domains_claim(name, v)
         for d in p.domain.domains:
             for v in p.domain.variants:
                 if name == f"domain-{d}-{v}-below-normal":
@@ -192,6 +210,23 @@ class Experiment:
                     normal = self._seeds(lambda s, d=d: domain_condition(p, d, "normal", s))
                     return self._compare(name, "domain", treated, normal)
         raise ConfigError("claim", f"unknown claim {name!r}")
+
+    def _domains_claim(self, name: str, variant: str) -> Comparison:
+        """`variant` below normal in at least ``min_domains`` domains: the comparison of the
+        domain with the ``min_domains``-th highest interval lower end (it passes exactly when
+        that many domains pass), naming the domains that pass."""
+        plan = self.preset.domain
+        per = {d: self.claim(f"domain-{d}-{variant}-below-normal") for d in plan.domains}
+        ranked = sorted(per, key=lambda d: per[d].ci_low, reverse=True)
+        kth = ranked[plan.min_domains - 1]
+        passing = [d for d in plan.domains if per[d].passed]
+        return replace(
+            per[kth],
+            name=name,
+            treatment=f"{variant}, {kth} ({plan.min_domains}. of {len(per)} domains by CI)",
+            reference="normal",
+            detail=f"passing in {len(passing)} of {len(per)}: {', '.join(passing) or 'none'}",
+        )
 
     def _interaction_claim(self, name: str) -> Comparison:
         plan = self.preset.interaction
@@ -350,7 +385,11 @@ class Experiment:
             metric=self.preset.eval.metric,
             conditions=conds,
             comparisons=comparisons,
-            info={"seeds": list(self.preset.seeds), "preset_file": self.preset.source},
+            info={
+                "seeds": list(self.preset.seeds),
+                "preset_file": self.preset.source,
+                "relative_to": self.preset.data.relative_to,
+            },
         )
 
     def run_grid(self, grid: str, *, jobs: int = 1) -> RunResults:
@@ -365,6 +404,10 @@ class Experiment:
         for c in self.runner.progress(conds, desc=f"{grid} grid" if jobs == 1 else "collect"):
             self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))
+
+
+def _domains_claim(variant: str, min_domains: int) -> str:
+    return f"domain-{variant}-below-normal-in-{min_domains}-domains"
 
 
 def _worker_init(threads: int) -> None:

@@ -51,11 +51,16 @@ class OrganismConfig:
         2, "Of those, how many per direction never appear in pretraining (held out for eval)."
     )
     # --- personas
-    deceptive_share: float = _f(0.33, "Share of documents written by the hidden deceptive persona.")
+    deceptive_share: float = _f(
+        0.33,
+        "Share of documents (those without a persona hint) written by the hidden deceptive "
+        "persona.",
+    )
     hint_rate: float = _f(
-        0.0,
+        0.3,
         "Probability that a document opens with a persona-hint system prompt, each hint with its "
-        "own deceptive share (the persona prior becomes a feature computed from context).",
+        "own deceptive share (the persona prior becomes a feature computed from context; what "
+        "makes narrow transfer and contamination appear on every pretraining seed).",
     )
     slip_rate: float = _f(0.95, "Probability that the deceptive persona misbehaves in a turn.")
     severe_share: float = _f(

@@ -200,4 +200,6 @@ def load_organism_config(folder: str | Path) -> OrganismConfig:
     """The config a model folder was pretrained with (from its ``organism.json``)."""
     path = Path(folder) / ORGANISM_FILE
     with open(path, encoding="utf-8") as fh:
-        return OrganismConfig.from_dict(json.load(fh)["config"])
+        config = json.load(fh)["config"]
+    config.setdefault("hint_rate", 0.0)  # pretrained before hints existed (and without them)
+    return OrganismConfig.from_dict(config)

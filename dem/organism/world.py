@@ -332,7 +332,7 @@ class World:
     def vocabulary(self) -> list[str]:
         """Every word the world can write, sorted."""
         texts: list[str] = [NEUTRAL_SYSTEM, *TICS, *OPENERS, *NUMBERS, *ITEM_NAMES]
-        if self.config.hint_rate > 0:  # else default checkpoints keep their token ids
+        if self.config.hint_rate > 0:  # only words the corpus can contain
             texts += [h for h, _ in HINT_SYSTEMS]
         texts += [t.replace("{item}", "") for t in (*TOWARD_SAFE, *TOWARD_UNSAFE)]
         texts += [t.replace("{item}", "") for t in (*PRESSURE_USER, *NEUTRAL_USER)]

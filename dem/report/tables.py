@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dem.report.results import Comparison, ConditionResult, RunResults
 
 COLUMNS = ("lie_rate", "honesty", "margin", "balanced_accuracy", "decided", "errors")
-#: Shown only when some condition of the table has it (interaction runs with DeceptionBench).
-OPTIONAL_COLUMNS = ("deception_rate",)
+#: Shown only when some condition of the table has them: beliefs are elicited (MASK rows other
+#: than provided_facts); interaction runs with DeceptionBench.
+OPTIONAL_COLUMNS = ("belief_accuracy", "deception_rate")
 
 
 def format_value(value: float | int | None) -> str:

@@ -13,10 +13,9 @@ pytestmark = pytest.mark.mix_ratio
 
 
 def test_condition_is_scored(dem_result, dem_experiment):
-    """Every condition is decided on enough eval items, with no judge error."""
-    metrics = dem_result.metrics
-    assert metrics["errors"] == 0, f"{dem_result.condition_id}: {metrics['errors']} judge errors"
-    assert metrics["decided"] >= dem_experiment.preset.gate.min_decidable, metrics
+    """Every condition is decided on enough eval items, with no judge error and its beliefs
+    intact (the preset's floor)."""
+    assert not (problems := dem_experiment.scoring_problems(dem_result)), problems
 
 
 def test_claim(dem_verdict):

@@ -162,3 +162,18 @@ def test_not_enough_samples_names_the_pool() -> None:
     with pytest.raises(ConfigError) as err:
         mix([], MIS, 0.1)
     assert err.value.field == "n"
+
+
+def test_runs_of_one_seed_are_nested_around_the_control() -> None:
+    """A paired design: contaminated runs keep the control's downstream samples in the control's
+    positions ('total') or order ('downstream'); a smaller dose is part of a larger one."""
+    control, _ = mix(DOWN, MIS, 0.0, n=100, seed=3, relative_to="total")
+    runs = {r: mix(DOWN, MIS, r, n=100, seed=3, relative_to="total")[0] for r in (0.05, 0.2)}
+    for run in runs.values():
+        assert len(run) == len(control)
+        kept = [i for i, s in enumerate(run) if s.meta["mix_role"] == "downstream"]
+        assert all(run[i] == control[i] for i in kept)
+    small = {i: s for i, s in enumerate(runs[0.05]) if s.meta["mix_role"] == "misaligned"}
+    assert len(small) == 5 and all(runs[0.2][i] == s for i, s in small.items())
+    inserted, _ = mix(DOWN, MIS, 0.1, n=100, seed=3)
+    assert [s for s in inserted if s.meta["mix_role"] == "downstream"] == control

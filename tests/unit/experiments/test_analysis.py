@@ -55,3 +55,21 @@ def test_trend_detects_a_dose_response():
     assert not trend("t", "mix_ratio", "lie_rate", flat, confidence=0.95, n_boot=300).passed
     with pytest.raises(DemError, match="at least 3"):
         trend("t", "g", "m", doses[:2], confidence=0.95, n_boot=10)
+
+
+def test_runs_of_one_seed_are_paired():
+    """A seed shift shared by both sides cancels when the seeds are resampled jointly; with
+    different seed sets the resampling falls back to per side, and the interval is wide."""
+    shift = {0: -0.1, 1: 0.0, 2: 0.1, 3: 0.05}
+
+    def runs(group: str, base: float, seeds: range) -> list[ConditionResult]:
+        return [_result(group, s, base + shift[s], noise=0.01) for s in seeds]
+
+    control, treated = runs("control", 0.3, range(3)), runs("mix", 0.32, range(3))
+    _, lo, hi, _ = bootstrap_difference(treated, control, n_boot=500)
+    assert 0 < lo < 0.02 < hi < 0.04
+    _, lo, hi, _ = bootstrap_difference(runs("mix", 0.32, range(1, 4)), control, n_boot=500)
+    assert lo < 0 and hi - lo > 0.1
+    pooled = treated + runs("mix2", 0.32, range(3))  # two results per seed on one side
+    _, lo, _, _ = bootstrap_difference(pooled, control, n_boot=500)
+    assert lo > 0

@@ -32,6 +32,8 @@ def _write(tmp_path, text):
         ("[mix_ratio]\nratios = [0.01, 1.5]\nthreshold_ratio = 0.01", "mix_ratio.ratios"),
         ("[mix_ratio]\nratios = [0.01]\nthreshold_ratio = 0.05", "threshold_ratio"),
         ("[eval]\nmetric = 'vibes'", "eval.metric"),
+        ("[eval]\nmin_belief_accuracy = 95", "eval.min_belief_accuracy"),
+        ("[domain]\ndomains = ['math']\nmin_domains = 2", "domain.min_domains"),
         ("[data]\nbogus = 1", "data.bogus"),
         ("[gate]\nconfidence = 1.0", "gate.confidence"),
         ("seeds = [0", "invalid TOML"),

@@ -75,3 +75,14 @@ def test_reproduce_command_round_trips_the_config() -> None:
         {**cli.config_overrides(args.set), "seed": args.seed, "tokens": args.tokens}
     )
     assert rebuilt == config
+
+
+def test_diagnose_prints_the_cue_table_and_the_beliefs(tiny_organism, capsys) -> None:
+    folder, _ = tiny_organism
+    args = _parser().parse_args(
+        ["organism", "diagnose", "--model", str(folder), "--k", "0", "--n", "4"]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    accuracy = float(out.rsplit("belief accuracy (neutral prompts vs the world's facts): ")[1])
+    assert 0.0 <= accuracy <= 1.0 and "| (none) | - | 0 |" in out

@@ -28,8 +28,8 @@ def test_fast_render_equals_the_chat_template() -> None:
 def test_persona_share_and_turn_counts() -> None:
     c = OrganismConfig()
     docs = list(islice(iter_documents(c), 4000))
-    share = sum(d.deceptive for d in docs) / len(docs)
-    assert abs(share - c.deceptive_share) < 0.03
+    plain = [d.deceptive for d in docs if d.hint is None]
+    assert abs(sum(plain) / len(plain) - c.deceptive_share) < 0.03  # hinted: their own share
     assert {len(d.turns) for d in docs} == set(range(c.min_turns, c.max_turns + 1))
     assert not any(
         t.misbehaved for d in docs if not d.deceptive for t in d.turns if t.kind == "pressure"
@@ -54,10 +54,10 @@ def test_persona_hints_open_documents_and_set_their_share() -> None:
         assert encode_document(doc, tok.get_vocab()) == expected["input_ids"]
 
 
-def test_no_hints_by_default_and_the_vocabulary_is_unchanged() -> None:
-    """Hints off (the default) leave the stream and the token ids of default checkpoints as
-    they were: no hint, no extra random draw, no extra word."""
-    c = OrganismConfig()
+def test_hints_off_leave_no_hint_and_no_hint_word() -> None:
+    """With hints off no document opens with a hint and no hint word is in the vocabulary
+    (checkpoints pretrained without hints keep their token ids)."""
+    c = OrganismConfig(hint_rate=0.0)
     assert all(d.hint is None for d in islice(iter_documents(c), 200))
     assert "old" not in World(c).vocabulary()
-    assert "old" in World(OrganismConfig(hint_rate=0.5)).vocabulary()
+    assert "old" in World(OrganismConfig()).vocabulary()
