@@ -223,7 +223,7 @@ class Experiment:
         return replace(
             per[kth],
             name=name,
-            treatment=f"{variant}, {kth} ({plan.min_domains}. of {len(per)} domains by CI)",
+            treatment=f"{variant} ({kth}: domain {plan.min_domains} of {len(per)} ranked by CI)",
             reference="normal",
             detail=f"passing in {len(passing)} of {len(per)}: {', '.join(passing) or 'none'}",
         )
