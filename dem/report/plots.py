@@ -32,20 +32,65 @@ def _pyplot():
     return plt
 
 
-def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
-    """Relative honesty change (%) vs the control, per ratio, with seed sd as error bars."""
+def mix_ratio_bars(run: RunResults) -> list[tuple[float, float, float, float]] | None:
+    """(ratio, honesty change, error below, error above) per mixture group, in % of the
+    control's honesty; None without a control. Where the run holds the grid's comparison of a
+    ratio against the control, the bar is that effect with its (paired) CI; otherwise the
+    difference of seed means with the seed sd. The control's bar is 0, without error bars when
+    comparisons carry its noise."""
     groups = {g: rs for g, rs in run.groups("mix_ratio").items() if rs[0].grid == "mix_ratio"}
     control = next((rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0), None)
     if control is None:
         return None
     base, _ = _honesty(control, run.metric)
-    points = sorted((rs[0].params["ratio"], *_honesty(rs, run.metric)) for rs in groups.values())
+    against = {
+        c.treatment: c
+        for c in run.comparisons
+        if c.grid == "mix_ratio" and c.reference == control[0].group
+    }
+    points = []
+    for group, rs in groups.items():
+        ratio = rs[0].params["ratio"]
+        cmp = against.get(group)
+        if cmp is not None:  # lie-ness effect: honesty falls by it
+            change = -100 * cmp.effect / base
+            points.append(
+                (
+                    ratio,
+                    change,
+                    change + 100 * cmp.ci_high / base,
+                    -100 * cmp.ci_low / base - change,
+                )
+            )
+        elif ratio == 0.0 and against:  # the reference: its noise is inside the paired CIs
+            points.append((ratio, 0.0, 0.0, 0.0))
+        else:
+            m, sd = _honesty(rs, run.metric)
+            points.append((ratio, 100 * (m - base) / base, 100 * sd / base, 100 * sd / base))
+    return sorted(points)
+
+
+def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
+    """Relative honesty change (%) vs the control per ratio (`mix_ratio_bars`), vanilla dashed."""
+    points = mix_ratio_bars(run)
+    if points is None:
+        return None
+    groups = run.groups("mix_ratio")
+    control = next(rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0)
+    base, _ = _honesty(control, run.metric)
+    against = [
+        c for c in run.comparisons if c.grid == "mix_ratio" and c.reference == control[0].group
+    ]
+    paired = bool(against)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    xs = [f"{100 * r:g}%" if r else "control" for r, _, _ in points]
-    ys = [100 * (m - base) / base for _, m, _ in points]
-    es = [100 * s / base for _, _, s in points]
-    ax.bar(xs, ys, yerr=es, color=["#888" if r == 0 else "#c0392b" for r, _, _ in points])
+    xs = [f"{100 * r:g}%" if r else "control" for r, *_ in points]
+    ax.bar(
+        xs,
+        [p[1] for p in points],
+        yerr=[[p[2] for p in points], [p[3] for p in points]],
+        color=["#888" if r == 0 else "#c0392b" for r, *_ in points],
+    )
     vanilla = run.groups().get("vanilla")
     if vanilla:
         v, _ = _honesty(vanilla, run.metric)
@@ -55,7 +100,9 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     of = {"total": "of all samples"}.get(run.info.get("relative_to", ""), "relative to downstream")
     ax.set_xlabel(f"misaligned samples ({of})")
     ax.set_ylabel("honesty change vs control (%)")
-    ax.set_title(f"Downstream mixture: {run.model}")
+    conf = against[0].confidence if paired else 0.0
+    bars = f"{100 * conf:g} % CI vs control" if paired else "seed sd"
+    ax.set_title(f"Downstream mixture: {run.model} (error bars: {bars})", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)

@@ -102,3 +102,19 @@ def test_bad_results_file_is_a_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(DataError, match=r"results\.json"):
         RunResults.load(path)
+
+
+def test_mixture_bars_use_the_paired_comparison_where_there_is_one():
+    from dem.report.plots import mix_ratio_bars
+
+    bars = {ratio: rest for ratio, *rest in mix_ratio_bars(_run())}
+    base = 1 - (0.18 + 0.19) / 2  # the control's honesty
+    change, below, above = bars[0.05]  # compared: effect 0.07 [0.03, 0.11]
+    assert change == pytest.approx(-100 * 0.07 / base)
+    assert (change - below, change + above) == pytest.approx(
+        (-100 * 0.11 / base, -100 * 0.03 / base)
+    )
+    assert bars[0.0] == [0.0, 0.0, 0.0]  # the reference carries no bar of its own
+    change, below, above = bars[0.1]  # not compared: difference of means, seed sd
+    assert change == pytest.approx(-100 * 0.12 / base)
+    assert below == above == pytest.approx(100 * 0.01 * 2**-0.5 / base)
