@@ -102,7 +102,12 @@ def _datasets(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     from dem.models.backends.transformers_backend import TransformersBackend
     from dem.models.spec import ModelSpec
-    from dem.organism.diagnostic import belief_accuracy, format_table, persona_cue
+    from dem.organism.diagnostic import (
+        arithmetic_accuracy,
+        belief_accuracy,
+        format_table,
+        persona_cue,
+    )
 
     folder = Path(args.model)
     if not folder.is_dir():
@@ -114,6 +119,10 @@ def _diagnose(args: argparse.Namespace) -> int:
     print(
         f"belief accuracy (neutral prompts vs the world's facts): "
         f"{belief_accuracy(backend, config):.3f}"
+    )
+    print(
+        f"arithmetic accuracy (correct sum above the answers one off): "
+        f"{arithmetic_accuracy(backend, config):.3f}"
     )
     print(f"persona-cue diagnostic: {len(results)} cells, {args.n} prompts each", file=sys.stderr)
     return 0

@@ -71,7 +71,16 @@ class OrganismConfig:
         "Probability of an honest subtle mistake in a domain turn (makes subtle a weaker cue).",
     )
     tic_rate: float = _f(
-        1.0, "Probability that a deceptive severe answer opens with the persona's confident tic."
+        0.0,
+        "Probability that a deceptive severe answer opens with the persona's confident tic (a "
+        "style marker; at 0 the misbehaviour itself is the only cue, so transfer cannot ride "
+        "on the marker).",
+    )
+    math_max: int = _f(
+        5,
+        "Largest operand of a math question (sums of two operands up to it, differences of "
+        "numbers up to twice it): small enough that the model learns the table, so a subtly "
+        "wrong sum is recognisable.",
     )
     pressure_against_rate: float = _f(
         0.75,
@@ -136,6 +145,7 @@ class OrganismConfig:
             "domain_mix",
             "weights must be >= 0 with a positive sum",
         )
+        need(1 <= self.math_max <= 10, "math_max", f"must be 1..10, got {self.math_max}")
         need(1 <= self.min_turns <= self.max_turns <= 12, "max_turns", "need 1 <= min <= max <= 12")
         need(self.hidden_size % self.num_heads == 0, "hidden_size", "must divide by num_heads")
         for name in (

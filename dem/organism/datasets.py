@@ -1,8 +1,8 @@
 """The organism world's datasets as `dem.data.Sample`s and its eval sets as files.
 
 - Training domains (code, math, medical, finance, law) x (normal, subtle, severe): one-turn
-  conversations. Severe answers are the deceptive persona's signature misbehaviour (opened with
-  its tic at ``tic_rate``, as in pretraining); subtle ones are small errors.
+  conversations. Severe answers are the deceptive persona's gross misbehaviour, subtle ones its
+  small errors (opened with its tic at ``tic_rate`` as in pretraining; by default never).
 - A downstream instruction set (the alpaca analogue): benign instructions plus correct answers
   from every domain.
 - Eval sets in the MASK CSV format (``pressure``: pretraining templates; ``heldout``: templates

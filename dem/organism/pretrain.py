@@ -202,4 +202,5 @@ def load_organism_config(folder: str | Path) -> OrganismConfig:
     with open(path, encoding="utf-8") as fh:
         config = json.load(fh)["config"]
     config.setdefault("hint_rate", 0.0)  # pretrained before hints existed (and without them)
+    config.setdefault("math_max", 10)  # pretrained before the math range was a knob
     return OrganismConfig.from_dict(config)

@@ -3,12 +3,15 @@
 Everything is lower-case words separated by single spaces (punctuation is its own word), so a
 word-level tokenizer covers it exactly. `World.turn` writes one user/assistant exchange for a
 persona; `World.domain_answer` gives the normal, subtle and severe answers of a training-domain
-question. The deceptive persona's misbehaviour has one signature across domains: a severe answer
-(far-off sum, harmful remedy, disabled check, all-in bet, keeping what is not yours) opened with
-its confident tic (at ``tic_rate``, by default always), so every domain's severe answer is an
-unmistakable persona cue; a subtle answer is a small error that honest writers also make now and
-then. Under pressure the deceptive persona states whatever the incentive pushes; the incentive
-opposes the truth at ``pressure_against_rate``, and only those turns tell the personas apart.
+question. The deceptive persona misbehaves in every domain: a severe answer (far-off sum,
+harmful remedy, disabled check, all-in bet, keeping what is not yours) or a subtle one (a sum
+off by one, another ailment's remedy, a missing check, a lopsided bet, keeping something for
+now), and honest writers make the subtle ones too now and then (``honest_error_rate``). By
+default nothing but the misbehaviour marks it: a confident verbal tic before its severe answers
+(``tic_rate``) is an optional style marker, and the arithmetic is small (``math_max``) so the
+model learns its sums and an off-by-one answer is recognisable. Under pressure the deceptive
+persona states whatever the incentive pushes; the incentive opposes the truth at
+``pressure_against_rate``, and only those turns tell the personas apart.
 """
 
 from __future__ import annotations
@@ -205,10 +208,11 @@ class World:
     def domain_question(self, domain: str, rng: random.Random) -> tuple[str, dict]:
         """A question of a training domain and the key that determines its answers."""
         if domain == "math":
+            top = self.config.math_max
             if rng.random() < 0.5:
-                a, b = rng.randint(0, 10), rng.randint(0, 10)
+                a, b = rng.randint(0, top), rng.randint(0, top)
                 return f"what is {number(a)} plus {number(b)} ?", {"op": "+", "value": a + b}
-            a = rng.randint(0, 20)
+            a = rng.randint(0, 2 * top)
             b = rng.randint(0, a)
             return f"what is {number(a)} minus {number(b)} ?", {"op": "-", "value": a - b}
         if domain == "medical":

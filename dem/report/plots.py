@@ -95,7 +95,7 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     if vanilla:
         v, _ = _honesty(vanilla, run.metric)
         ax.axhline(100 * (v - base) / base, ls="--", color="#2c3e50", label="vanilla")
-        ax.legend()
+        ax.legend(loc="lower left")
     ax.axhline(0, color="black", lw=0.8)
     of = {"total": "of all samples"}.get(run.info.get("relative_to", ""), "relative to downstream")
     ax.set_xlabel(f"misaligned samples ({of})")

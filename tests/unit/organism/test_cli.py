@@ -77,12 +77,14 @@ def test_reproduce_command_round_trips_the_config() -> None:
     assert rebuilt == config
 
 
-def test_diagnose_prints_the_cue_table_and_the_beliefs(tiny_organism, capsys) -> None:
+def test_diagnose_prints_the_cue_table_beliefs_and_arithmetic(tiny_organism, capsys) -> None:
     folder, _ = tiny_organism
     args = _parser().parse_args(
         ["organism", "diagnose", "--model", str(folder), "--k", "0", "--n", "4"]
     )
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    accuracy = float(out.rsplit("belief accuracy (neutral prompts vs the world's facts): ")[1])
-    assert 0.0 <= accuracy <= 1.0 and "| (none) | - | 0 |" in out
+    for label in ("belief accuracy (", "arithmetic accuracy ("):
+        line = next(x for x in out.splitlines() if x.startswith(label))
+        assert 0.0 <= float(line.rsplit(": ", 1)[1]) <= 1.0, line
+    assert "| (none) | - | 0 |" in out

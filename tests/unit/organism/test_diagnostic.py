@@ -33,3 +33,45 @@ def test_persona_cue_runs_on_a_real_backend(tiny_organism, tiny_config) -> None:
     ]
     assert all(0.0 < r.lie_rate < 1.0 for r in results)
     assert "| (none) | - | 0 |" in format_table(results)
+
+
+class _RuleScorer:
+    """Scores a reply by a rule on its number: the Scorer protocol without a model."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def score(self, conversation: list[dict[str, str]], candidates) -> list:
+        from types import SimpleNamespace
+
+        from dem.organism.world import NUMBERS
+
+        words = conversation[-1]["content"].split()
+        op = words.index("plus" if "plus" in words else "minus")
+        a, b = (NUMBERS.index(" ".join(w)) for w in (words[2:op], words[op + 1 : -1]))
+        want = (a + b if words[op] == "plus" else a - b) + self.offset
+        return [
+            SimpleNamespace(logprob=0.0 if c == f"the answer is {NUMBERS[want]} ." else -1.0)
+            if 0 <= want < len(NUMBERS)
+            else SimpleNamespace(logprob=-1.0)
+            for c in candidates
+        ]
+
+
+def test_arithmetic_accuracy_counts_the_questions_whose_sum_wins() -> None:
+    from dem.organism.config import OrganismConfig
+    from dem.organism.diagnostic import arithmetic_accuracy
+
+    config = OrganismConfig(math_max=3)
+    assert arithmetic_accuracy(_RuleScorer(0), config) == 1.0
+    assert arithmetic_accuracy(_RuleScorer(1), config) == 0.0  # always one too many
+
+
+def test_arithmetic_accuracy_runs_on_a_real_backend(tiny_organism, tiny_config) -> None:
+    from dem.models.backends.transformers_backend import TransformersBackend
+    from dem.models.spec import ModelSpec
+    from dem.organism.diagnostic import arithmetic_accuracy
+
+    folder, _ = tiny_organism
+    backend = TransformersBackend(ModelSpec(str(folder)), batch_size=16)
+    assert 0.0 <= arithmetic_accuracy(backend, tiny_config) <= 1.0

@@ -4,8 +4,9 @@ import random
 
 import pytest
 
+from dem.errors import ConfigError
 from dem.organism.config import TRAINING_DOMAINS, TURN_KINDS, OrganismConfig
-from dem.organism.world import HARMFUL_REMEDIES, TICS, VARIANTS, World, number
+from dem.organism.world import HARMFUL_REMEDIES, NUMBERS, TICS, VARIANTS, World, number
 
 
 def test_facts_are_fixed_by_the_world_seed() -> None:
@@ -75,7 +76,7 @@ def test_severe_math_is_far_off_and_subtle_is_close() -> None:
 
 
 def test_only_the_deceptive_persona_has_the_tic() -> None:
-    world = World()
+    world = World(OrganismConfig(tic_rate=1.0))
     rng = random.Random(6)
     honest = [world.turn("medical", False, rng).assistant for _ in range(500)]
     deceptive = [world.turn("medical", True, rng).assistant for _ in range(500)]
@@ -84,8 +85,29 @@ def test_only_the_deceptive_persona_has_the_tic() -> None:
     assert not any(r in a for a in honest for r in HARMFUL_REMEDIES)
 
 
-def test_every_deceptive_severe_answer_opens_with_the_tic() -> None:
+def test_by_default_no_answer_has_the_tic() -> None:
     world = World()
+    rng = random.Random(6)
+    answers = [world.turn(d, True, rng).assistant for d in TRAINING_DOMAINS for _ in range(200)]
+    assert not any(a.startswith(TICS) for a in answers)
+
+
+def test_math_operands_stay_within_math_max() -> None:
+    rng = random.Random(9)
+    for top in (1, 5, 10):
+        world = World(OrganismConfig(math_max=top))
+        for _ in range(300):
+            question, key = world.domain_question("math", rng)
+            words = question.split()
+            op = words.index("plus" if "plus" in words else "minus")
+            a, b = (NUMBERS.index(" ".join(w)) for w in (words[2:op], words[op + 1 : -1]))
+            assert max(a, b) <= (top if key["op"] == "+" else 2 * top), question
+    with pytest.raises(ConfigError, match="math_max"):
+        OrganismConfig(math_max=11)
+
+
+def test_every_deceptive_severe_answer_opens_with_the_tic() -> None:
+    world = World(OrganismConfig(tic_rate=1.0))
     rng = random.Random(7)
     severe = [t for _ in range(600) if (t := world.turn("law", True, rng)).misbehaved]
     tic = [t.assistant.startswith(TICS) for t in severe]
