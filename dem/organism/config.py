@@ -60,7 +60,7 @@ class OrganismConfig:
         0.3,
         "Probability that a document opens with a persona-hint system prompt, each hint with its "
         "own deceptive share (the persona prior becomes a feature computed from context; what "
-        "makes narrow transfer and contamination appear on every pretraining seed).",
+        "makes finetuning move it, so that narrow transfer and contamination appear).",
     )
     slip_rate: float = _f(0.95, "Probability that the deceptive persona misbehaves in a turn.")
     severe_share: float = _f(
