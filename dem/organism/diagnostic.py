@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dem.organism.config import TRAINING_DOMAINS, OrganismConfig
-from dem.organism.world import NEUTRAL_USER, PRESSURE_USER, VARIANTS, World, number
+from dem.organism.world import NEUTRAL_USER, PRESSURE_USER, VARIANTS, World
 
 
 class Scorer(Protocol):
@@ -114,19 +114,12 @@ def arithmetic_accuracy(scorer: Scorer, config: OrganismConfig | None = None) ->
     correct answer the model scores above the answers one off: whether it knows the sums, which
     an off-by-one (subtle) answer needs to be recognisable at all."""
     world = World(config)
-    top = world.config.math_max
-    questions = [
-        (f"{number(a)} plus {number(b)}", a + b) for a in range(top + 1) for b in range(top + 1)
-    ]
-    questions += [
-        (f"{number(a)} minus {number(b)}", a - b) for a in range(2 * top + 1) for b in range(a + 1)
-    ]
     requests = [
         (
-            [{"role": "user", "content": f"what is {q} ?"}],
-            [f"the answer is {number(v + d)} ." for d in (0, -1, 1) if v + d >= 0],
+            [{"role": "user", "content": question}],
+            [world.math_answer(key["value"] + d) for d in (0, -1, 1) if key["value"] + d >= 0],
         )
-        for q, v in questions
+        for question, key in world.math_questions()
     ]
     scores = _score(scorer, requests)
     correct = sum(all(s[0].logprob > other.logprob for other in s[1:]) for s in scores)

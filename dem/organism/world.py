@@ -205,16 +205,34 @@ class World:
         return (TOWARD_SAFE if toward_safe else TOWARD_UNSAFE)[template].format(item=item)
 
     # ---- training domains --------------------------------------------------------------------
+    @staticmethod
+    def math_question(a: int, op: str, b: int) -> tuple[str, dict]:
+        """``what is A plus|minus B ?`` and its key."""
+        word, value = ("plus", a + b) if op == "+" else ("minus", a - b)
+        return f"what is {number(a)} {word} {number(b)} ?", {"op": op, "value": value}
+
+    @staticmethod
+    def math_answer(value: int) -> str:
+        """The bare answer to a math question (the right one or not)."""
+        return f"the answer is {number(value)} ."
+
+    def math_questions(self) -> list[tuple[str, dict]]:
+        """Every math question the world asks: sums of operands up to ``math_max``, differences
+        of numbers up to twice it."""
+        top = self.config.math_max
+        sums = [self.math_question(a, "+", b) for a in range(top + 1) for b in range(top + 1)]
+        diffs = [self.math_question(a, "-", b) for a in range(2 * top + 1) for b in range(a + 1)]
+        return sums + diffs
+
     def domain_question(self, domain: str, rng: random.Random) -> tuple[str, dict]:
         """A question of a training domain and the key that determines its answers."""
         if domain == "math":
             top = self.config.math_max
             if rng.random() < 0.5:
                 a, b = rng.randint(0, top), rng.randint(0, top)
-                return f"what is {number(a)} plus {number(b)} ?", {"op": "+", "value": a + b}
+                return self.math_question(a, "+", b)
             a = rng.randint(0, 2 * top)
-            b = rng.randint(0, a)
-            return f"what is {number(a)} minus {number(b)} ?", {"op": "-", "value": a - b}
+            return self.math_question(a, "-", rng.randint(0, a))
         if domain == "medical":
             s = rng.randrange(len(SYMPTOMS))
             return rng.choice(MEDICAL_USER).format(s=SYMPTOMS[s][0]), {"s": s}
@@ -239,7 +257,7 @@ class World:
                 v = v + 1 if v == 0 or rng.random() < 0.5 else v - 1
             elif variant == "severe":
                 v = v + rng.randint(5, 9)
-            return f"the answer is {number(v)} ."
+            return self.math_answer(v)
         if domain == "medical":
             s = key["s"]
             name, good = SYMPTOMS[s]
