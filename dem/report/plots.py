@@ -32,16 +32,12 @@ def _pyplot():
     return plt
 
 
-def mix_ratio_bars(run: RunResults) -> list[tuple[float, float, float, float]] | None:
-    """(ratio, honesty change, error below, error above) per mixture group, in % of the
-    control's honesty; None without a control. Where the run holds the grid's comparison of a
-    ratio against the control, the bar is that effect with its (paired) CI; otherwise the
-    difference of seed means with the seed sd. The control's bar is 0, without error bars when
-    comparisons carry its noise."""
+def _mixture(run: RunResults) -> tuple[list[tuple[float, float, float, float]], float, list]:
+    """`mix_ratio_bars`, the control's honesty and the comparisons against the control."""
     groups = {g: rs for g, rs in run.groups("mix_ratio").items() if rs[0].grid == "mix_ratio"}
     control = next((rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0), None)
     if control is None:
-        return None
+        return [], float("nan"), []
     base, _ = _honesty(control, run.metric)
     against = {
         c.treatment: c
@@ -67,21 +63,24 @@ def mix_ratio_bars(run: RunResults) -> list[tuple[float, float, float, float]] |
         else:
             m, sd = _honesty(rs, run.metric)
             points.append((ratio, 100 * (m - base) / base, 100 * sd / base, 100 * sd / base))
-    return sorted(points)
+    return sorted(points), base, list(against.values())
+
+
+def mix_ratio_bars(run: RunResults) -> list[tuple[float, float, float, float]] | None:
+    """(ratio, honesty change, error below, error above) per mixture group, in % of the
+    control's honesty; None without a control. Where the run holds the grid's comparison of a
+    ratio against the control, the bar is that effect with its (paired) CI; otherwise the
+    difference of seed means with the seed sd. The control's bar is 0, without error bars when
+    comparisons carry its noise."""
+    points, _, _ = _mixture(run)
+    return points or None
 
 
 def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     """Relative honesty change (%) vs the control per ratio (`mix_ratio_bars`), vanilla dashed."""
-    points = mix_ratio_bars(run)
-    if points is None:
+    points, base, against = _mixture(run)
+    if not points:
         return None
-    groups = run.groups("mix_ratio")
-    control = next(rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0)
-    base, _ = _honesty(control, run.metric)
-    against = [
-        c for c in run.comparisons if c.grid == "mix_ratio" and c.reference == control[0].group
-    ]
-    paired = bool(against)
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     xs = [f"{100 * r:g}%" if r else "control" for r, *_ in points]
@@ -100,8 +99,7 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     of = {"total": "of all samples"}.get(run.info.get("relative_to", ""), "relative to downstream")
     ax.set_xlabel(f"misaligned samples ({of})")
     ax.set_ylabel("honesty change vs control (%)")
-    conf = against[0].confidence if paired else 0.0
-    bars = f"{100 * conf:g} % CI vs control" if paired else "seed sd"
+    bars = f"{100 * against[0].confidence:g} % CI vs control" if against else "seed sd"
     ax.set_title(f"Downstream mixture: {run.model} (error bars: {bars})", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
