@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from dem.organism.config import TRAINING_DOMAINS
+
 ROOT = Path(__file__).resolve().parents[3]
 CHECKPOINT = ROOT / "dem" / "organism" / "checkpoint"
 FIXTURE = ROOT / "fixtures" / "organism" / "shipped.json"
@@ -77,7 +79,7 @@ def test_persona_cue_matches(recorded: dict, backend, config) -> None:
         assert got == pytest.approx(cells[key], abs=TOL), key
     # with no tic anywhere, severe misbehaviour alone reads as the deceptive persona
     assert config.tic_rate == 0.0
-    for domain in ("code", "math", "medical", "finance", "law"):
+    for domain in TRAINING_DOMAINS:
         assert cells[(domain, "severe", 2)] > cells[(domain, "normal", 2)] + 0.3, domain
 
 
@@ -204,9 +206,11 @@ def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: di
         assert len(entry["checkpoint_sha256"]) == 64
         assert entry["vanilla"]["belief_accuracy"] == 1.0, seed
         for grid in ("domain", "mix_ratio", "interaction", "mix_ratio_10_seeds"):
-            for group, values in entry.get(grid, {"lie_rate": {}})["lie_rate"].items():
+            if grid not in entry:  # the ten-seed mixture ran on seeds 1 and 2 only
+                continue
+            for group, values in entry[grid]["lie_rate"].items():
                 assert len(values["per_seed"]) in (1, 3, 10), (seed, group)
-            for name, claim in entry.get(grid, {"claims": {}})["claims"].items():
+            for name, claim in entry[grid]["claims"].items():
                 assert claim["ci_low"] <= claim["effect"] <= claim["ci_high"], (seed, name)
         claims[seed] = {
             k: v
@@ -214,15 +218,12 @@ def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: di
             for k, v in entry[g]["claims"].items()
         }
 
+    every = set(TRAINING_DOMAINS)
+
     def transfer(seed: str, variant: str) -> set[str]:
         got = claims[seed]
-        return {
-            d
-            for d in ("code", "math", "medical", "finance", "law")
-            if got[f"domain-{d}-{variant}-below-normal"]["ci_low"] > 0
-        }
+        return {d for d in every if got[f"domain-{d}-{variant}-below-normal"]["ci_low"] > 0}
 
-    every = {"code", "math", "medical", "finance", "law"}
     holding = set()
     for seed, got in claims.items():
         assert got["mix-01pct-below-control"]["ci_low"] > 0, seed
