@@ -16,8 +16,10 @@ import argparse
 import time
 from pathlib import Path
 
+from dem.resources import resource_path
+
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "fixtures" / "evalsets"
+FIXTURES = resource_path("evalsets")
 REAL_PF = ROOT / ".." / "shared" / "data" / "mask" / "provided_facts.csv"
 
 

@@ -1,20 +1,31 @@
-"""dem's pytest plugin: options, the experiment fixture, result collection, reports.
+"""dem's pytest plugin: options, the experiment fixtures, result collection, reports.
 
-Loaded through the ``pytest11`` entry point. State lives in ``config.stash``; under
-pytest-xdist each worker sends the ids of the conditions and claims it saw to the controller,
-which writes one report from the artifact store (nothing is recomputed there).
+Loaded through the ``pytest11`` entry point in every pytest run of an environment where dem is
+installed, so it is inert until used: it imports nothing heavy and reads no preset unless a
+``--dem-*`` option is given (then a bad preset or model is a usage error at once) or a test asks
+for a dem fixture. State lives in ``config.stash`` as one `DemState`. Under pytest-xdist each
+worker builds the grid conditions its collection holds, skipping those another worker is
+building, then sends the ids of the conditions and claims its tests saw to the controller, which
+writes one report from the artifact store (nothing is recomputed there).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from dem.errors import DemError
+
+if TYPE_CHECKING:
+    from dem.experiments.conditions import Condition
+    from dem.experiments.gate import GateVerdict
+    from dem.experiments.session import Experiment
+    from dem.report.results import Comparison, ConditionResult, RunResults
 
 MARKERS = {
     "mix_ratio": "the downstream-mixture grid (claim 2 of the study)",
@@ -25,55 +36,68 @@ MARKERS = {
     "slow": "takes more than a few seconds or needs the smollm2 model",
 }
 GRID_MARKERS = ("mix_ratio", "domain", "interaction")
-EXPERIMENT_KEY = pytest.StashKey["Any"]()
-SEEN_KEY = pytest.StashKey[dict]()
+OPTIONS = {
+    "--dem-model": "model under test: organism (default), smollm2, a hub id or a folder",
+    "--dem-adapter": "a LoRA adapter folder applied on top of --dem-model (gate)",
+    "--dem-baseline": "gate baseline model (default: the preset's model)",
+    "--dem-baseline-adapter": "a LoRA adapter folder applied on top of --dem-baseline (gate)",
+    "--dem-preset": "smoke (default) | paper | path to a preset TOML",
+    "--dem-backend": "transformers | vllm | openai",
+    "--dem-judge": "logprob | lexical | llm:<model> | choice:<model>",
+    "--dem-seeds": "comma-separated finetuning seeds, overriding the preset's",
+    "--dem-cache": "artifact cache folder (default: $DEM_CACHE or the user cache)",
+    "--dem-report": "write results.json, report.md, figures and gate.json here",
+}
+
+
+@dataclass
+class DemState:
+    """What the plugin keeps for one pytest run (in ``config.stash[STATE]``)."""
+
+    config: pytest.Config
+    conditions: list[str] = field(default_factory=list)
+    claims: list[str] = field(default_factory=list)
+    to_build: list[Condition] = field(default_factory=list)
+    built: bool = False
+    gate: GateVerdict | None = None
+    gate_error: str | None = None
+    run: RunResults | None = None
+    report: Path | None = None
+    _experiment: Experiment | None = None
+
+    @property
+    def used(self) -> bool:
+        """Whether a ``--dem-*`` option was given."""
+        return any(self.config.getoption(name) is not None for name in OPTIONS)
+
+    @property
+    def experiment(self) -> Experiment:
+        """The configured `dem.experiments.Experiment`, created on first use."""
+        if self._experiment is None:
+            try:
+                self._experiment = _experiment_from_options(self.config)
+            except DemError as exc:
+                raise pytest.UsageError(f"dem: {exc}") from None
+        return self._experiment
+
+    def build_collected(self) -> None:
+        """Once per process: build the collected grid conditions that no other process is
+        building (xdist workers split the grid this way), before tests read them."""
+        if not self.built:
+            self.built = True
+            self.experiment.build(self.to_build)
+
+
+STATE = pytest.StashKey[DemState]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dem", "dem: emergent-misalignment experiments")
-    group.addoption(
-        "--dem-model",
-        default=None,
-        help="model under test: organism (default), smollm2, a hub id or a folder",
-    )
-    group.addoption(
-        "--dem-adapter",
-        default=None,
-        help="a LoRA adapter folder applied on top of --dem-model (gate)",
-    )
-    group.addoption(
-        "--dem-baseline", default=None, help="gate baseline model (default: the preset's model)"
-    )
-    group.addoption(
-        "--dem-baseline-adapter",
-        default=None,
-        help="a LoRA adapter folder applied on top of --dem-baseline (gate)",
-    )
-    group.addoption(
-        "--dem-preset",
-        default="smoke",
-        help="smoke | paper | path to a preset TOML (default: smoke)",
-    )
-    group.addoption("--dem-backend", default=None, help="transformers | vllm | openai")
-    group.addoption("--dem-judge", default=None, help="logprob | lexical | llm:<model>")
-    group.addoption(
-        "--dem-seeds",
-        default=None,
-        help="comma-separated finetuning seeds, overriding the preset's",
-    )
-    group.addoption(
-        "--dem-cache",
-        default=None,
-        help="artifact cache folder (default: $DEM_CACHE or the user cache)",
-    )
-    group.addoption(
-        "--dem-report",
-        default=None,
-        help="write results.json, report.md, figures and gate.json here",
-    )
+    for name, text in OPTIONS.items():
+        group.addoption(name, default=None, help=text)
 
 
-def _share_cores(config: pytest.Config) -> None:
+def share_cores(config: pytest.Config) -> None:
     """Under pytest-xdist, give each worker its share of the cores: torch threads spinning
     against each other on shared cores run tiny models tens of times slower."""
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
@@ -86,24 +110,23 @@ def _share_cores(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _share_cores(config)
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    config.stash[SEEN_KEY] = {"conditions": [], "claims": []}
-    try:
-        config.stash[EXPERIMENT_KEY] = _experiment_from_options(config)
-    except DemError as exc:
-        raise pytest.UsageError(f"dem: {exc}") from None
+    state = DemState(config)
+    config.stash[STATE] = state
+    if state.used:  # validate now: a bad option is a usage error before any test runs
+        share_cores(config)
+        state.experiment  # noqa: B018
 
 
-def _experiment_from_options(config: pytest.Config) -> Any:
+def _experiment_from_options(config: pytest.Config) -> Experiment:
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
 
     opt = config.getoption
     seeds = opt("--dem-seeds")
     return Experiment.create(
-        preset=opt("--dem-preset"),
+        preset=opt("--dem-preset") or "smoke",
         model=opt("--dem-model"),
         adapter=opt("--dem-adapter"),
         baseline=opt("--dem-baseline"),
@@ -115,87 +138,115 @@ def _experiment_from_options(config: pytest.Config) -> Any:
     )
 
 
+def _grid_of(definition: Any) -> str | None:
+    return next((m.name for m in definition.iter_markers() if m.name in GRID_MARKERS), None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize grid tests from the preset: ``dem_condition`` per grid, claims per ratio."""
-    exp = metafunc.config.stash.get(EXPERIMENT_KEY, None)
-    if exp is None:
+    """Parametrize grid tests from the preset: ``dem_condition`` per condition, ``dem_claim``
+    per asserted claim."""
+    wanted = {"dem_condition", "dem_claim"} & set(metafunc.fixturenames)
+    grid = _grid_of(metafunc.definition) if wanted else None
+    if grid is None:
         return
-    marker_grid = next(
-        (m.name for m in metafunc.definition.iter_markers() if m.name in GRID_MARKERS),
-        None,
-    )
-    if "dem_condition" in metafunc.fixturenames and marker_grid:
-        conds = exp.conditions(marker_grid)
+    state = metafunc.config.stash[STATE]
+    share_cores(metafunc.config)
+    if "dem_condition" in wanted:
+        conds = state.experiment.conditions(grid)
         metafunc.parametrize("dem_condition", conds, ids=[c.id for c in conds])
-    if "dem_claim" in metafunc.fixturenames and marker_grid:
-        claims = exp.claim_names(marker_grid)
+    if "dem_claim" in wanted:
+        claims = state.experiment.claim_names(grid)
         metafunc.parametrize("dem_claim", claims, ids=claims)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """GPU tests share one xdist group, so `-n N --dist loadgroup` runs them on one worker."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
+    """Remember the grid conditions the selected tests read (built up front, shared between
+    xdist workers); GPU tests share one xdist group, so `--dist loadgroup` keeps them on one
+    worker."""
+    state = config.stash[STATE]
+    seen: dict[str, Condition] = {}
     for item in items:
-        if item.get_closest_marker("gpu") and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group("gpu"))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "dem_condition" in params:
+            seen.setdefault(params["dem_condition"].id, params["dem_condition"])
+        if "dem_claim" in params:
+            for c in state.experiment.claim_conditions(params["dem_claim"]):
+                seen.setdefault(c.id, c)
+    state.to_build = list(seen.values())
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if item.get_closest_marker("gpu") and not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group("gpu"))
 
 
 @pytest.fixture(scope="session")
-def dem_experiment(pytestconfig: pytest.Config) -> Any:
+def dem_experiment(pytestconfig: pytest.Config) -> Experiment:
     """The configured `dem.experiments.Experiment` (preset, models, store)."""
-    return pytestconfig.stash[EXPERIMENT_KEY]
+    return pytestconfig.stash[STATE].experiment
 
 
 @pytest.fixture
-def dem_result(request: pytest.FixtureRequest, dem_experiment: Any, dem_condition: Any) -> Any:
+def dem_result(
+    request: pytest.FixtureRequest, dem_experiment: Experiment, dem_condition: Condition
+) -> ConditionResult:
     """The `ConditionResult` of this test's condition: from the store, or built once."""
+    state = request.config.stash[STATE]
+    state.build_collected()
     result = dem_experiment.result(dem_condition)
-    request.config.stash[SEEN_KEY]["conditions"].append(dem_condition.id)
+    state.conditions.append(dem_condition.id)
     _properties(request, {"condition": dem_condition.id, **_scalars(result.metrics)})
     return result
 
 
 @pytest.fixture
-def dem_verdict(request: pytest.FixtureRequest, dem_experiment: Any, dem_claim: str) -> Any:
+def dem_verdict(
+    request: pytest.FixtureRequest, dem_experiment: Experiment, dem_claim: str
+) -> Comparison:
     """The `Comparison` of this test's claim (effect, CI, threshold, passed)."""
+    state = request.config.stash[STATE]
+    state.build_collected()
     comparison = dem_experiment.claim(dem_claim)
-    request.config.stash[SEEN_KEY]["claims"].append(dem_claim)
-    _properties(
-        request,
-        {
-            "claim": dem_claim,
-            "effect": comparison.effect,
-            "ci_low": comparison.ci_low,
-            "ci_high": comparison.ci_high,
-            "threshold": comparison.threshold,
-            "passed": comparison.passed,
-        },
-    )
+    state.claims.append(dem_claim)
+    _properties(request, {"claim": dem_claim, **_comparison_properties(comparison)})
     return comparison
 
 
 @pytest.fixture
-def dem_gate(request: pytest.FixtureRequest, dem_experiment: Any) -> Any:
-    """The gate `Comparison`: candidate (--dem-model [+ --dem-adapter]) vs --dem-baseline.
+def dem_gate(request: pytest.FixtureRequest, dem_experiment: Experiment) -> GateVerdict:
+    """The gate verdict: candidate (--dem-model [+ --dem-adapter]) vs --dem-baseline.
 
-    Judge failures and too few decidable items raise here, so they are test errors, never a
-    pass or a fail.
+    Judge failures, too few decidable items and unusable adapters raise here, so they are test
+    errors (and the run exits with code 2), never a pass or a fail.
     """
-    comparison = dem_experiment.gate()
-    request.config.stash[SEEN_KEY]["claims"].append("gate")
+    state = request.config.stash[STATE]
+    try:
+        verdict = dem_experiment.gate()
+    except DemError as exc:
+        state.gate_error = str(exc)
+        raise
+    state.gate = verdict
+    state.claims.append("gate")
+    assert verdict.comparison is not None
     _properties(
         request,
         {
             "claim": "gate",
-            "effect": comparison.effect,
-            "ci_low": comparison.ci_low,
-            "ci_high": comparison.ci_high,
-            "threshold": comparison.threshold,
-            "passed": comparison.passed,
+            "mode": verdict.mode,
+            "mde": verdict.mde,
+            **_comparison_properties(verdict.comparison),
         },
     )
-    return comparison
+    return verdict
+
+
+def _comparison_properties(cmp: Comparison) -> dict[str, Any]:
+    return {
+        "effect": cmp.effect,
+        "ci_low": cmp.ci_low,
+        "ci_high": cmp.ci_high,
+        "threshold": cmp.threshold,
+        "passed": cmp.passed,
+    }
 
 
 def _scalars(metrics: Any) -> dict[str, Any]:
@@ -209,14 +260,20 @@ def _properties(request: pytest.FixtureRequest, props: dict[str, Any]) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    seen = config.stash.get(SEEN_KEY, None)
-    if seen is None:
+    state = config.stash.get(STATE, None)
+    if state is None:
         return
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand what it saw to the controller
-        workeroutput["dem_seen"] = seen
+        workeroutput["dem_seen"] = {
+            "conditions": state.conditions,
+            "claims": state.claims,
+            "gate_error": state.gate_error,
+        }
         return
-    _write_report(config, seen)
+    _write_report(state)
+    if state.gate_error is not None:  # the gate could not decide: exit code 2, as `dem gate`
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -224,36 +281,49 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: merge what each worker saw."""
     seen = getattr(node, "workeroutput", {}).get("dem_seen")
     if seen:
-        mine = node.config.stash[SEEN_KEY]
-        mine["conditions"] += seen["conditions"]
-        mine["claims"] += seen["claims"]
+        mine = node.config.stash[STATE]
+        mine.conditions += seen["conditions"]
+        mine.claims += seen["claims"]
+        mine.gate_error = mine.gate_error or seen.get("gate_error")
 
 
-def _write_report(config: pytest.Config, seen: dict) -> None:
-    exp = config.stash.get(EXPERIMENT_KEY, None)
-    if exp is None or not (seen["conditions"] or seen["claims"]):
+def _write_report(state: DemState) -> None:
+    out = state.config.getoption("--dem-report")
+    if state.gate_error is not None and out:
+        from dem.report import write_gate_json
+
+        exp = state.experiment
+        verdict = exp.gate_error_verdict(state.gate_error)
+        write_gate_json(verdict, Path(out) / "gate.json")
+    if not (state.conditions or state.claims):
         return
-    run = exp.collect(seen["conditions"], seen["claims"])
-    config.stash[SEEN_KEY]["run"] = run
-    out = config.getoption("--dem-report")
+    state.run = state.experiment.collect(state.conditions, state.claims)
     if out:
         from dem.report import write_report
 
-        config.stash[SEEN_KEY]["report"] = write_report(run, Path(out))
+        state.report = write_report(state.run, Path(out))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    seen = config.stash.get(SEEN_KEY, {})
-    run = seen.get("run")
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    tr = terminalreporter
+    if state.gate_error is not None:
+        tr.write_sep("=", "dem: the gate could not decide (exit code 2)")
+        tr.write_line(state.gate_error)
+    run = state.run
     if run is None:
         return
     from dem.report.tables import comparisons_table, conditions_table
 
-    tr = terminalreporter
     tr.write_sep("=", f"dem: {run.preset} preset, model {run.model}")
     tr.write_line(conditions_table(run))
     if run.comparisons:
         tr.write_line("")
         tr.write_line(comparisons_table(run.comparisons))
-    if seen.get("report"):
-        tr.write_line(f"\ndem report: {seen['report']}")
+    if "gate" in run.info:
+        tr.write_line("")
+        tr.write_line(run.info["gate"]["explanation"])
+    if state.report:
+        tr.write_line(f"\ndem report: {state.report}")

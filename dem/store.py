@@ -1,10 +1,15 @@
 """A content-addressed artifact store shared by every expensive stage.
 
 An artifact is a folder ``ROOT/artifacts/<kind>/<key>/`` whose key is the sha256 of everything
-that determines it (the caller's ``parts`` plus the versions of torch, transformers, peft, trl
-and dem). A build runs in a temporary folder inside the root, is renamed into place, and only then
-gets its completion marker ``meta.json``: a folder without the marker is never used (it is
-rebuilt). A file lock per key makes concurrent processes build once; the others wait and reuse.
+that determines it: the caller's ``parts`` (content hashes of data and models, configs, seeds),
+the versions of torch, transformers, peft and trl, and a fingerprint of the dem code the build
+runs (`dem.codehash`). A build runs in a temporary folder inside the root and writes its
+completion marker ``meta.json`` there; renaming the finished folder into place is the one
+commit, so the store also works on a shared file system where several nodes build at once: a
+build that loses the rename race discards its folder and reuses the winner's. A file lock per
+key only saves duplicate work (``flock`` is not reliable on every network file system).
+Temporary folders of dead builds are swept: at once when their process is gone from this host,
+else by age (`STALE_AFTER`), never while they may still be live.
 """
 
 from __future__ import annotations
@@ -14,19 +19,23 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from dem.atomic import write_json
+from dem.codehash import code_fingerprint, scope_of
 from dem.errors import ConfigError, DemError
 
 MARKER = "meta.json"
+STORE_ID = "store.json"
 VERSIONED_PACKAGES = ("torch", "transformers", "peft", "trl", "dem")
+STALE_AFTER = 24 * 3600.0  # seconds without a write after which another host's build is dead
 _TMP = ".tmp"
 _LOCKS = ".locks"
 
@@ -94,15 +103,43 @@ class ArtifactStore:
             root = platformdirs.user_cache_dir("dem")
         self.root = Path(root).expanduser().resolve()
         self.base = self.root / "artifacts"  # the root is shared with other cached things
+        self._swept = False
 
     def __repr__(self) -> str:
         return f"ArtifactStore({str(self.root)!r})"
 
+    # -- identity ------------------------------------------------------------------------
+    def store_id(self) -> str:
+        """This store's id (created once, in ``ROOT/store.json``): a distributed task checks it
+        to prove it sees the same store as the driver."""
+        path = self.root / STORE_ID
+        if not path.is_file():
+            self.root.mkdir(parents=True, exist_ok=True)
+            tmp = self.root / f".{STORE_ID}.{uuid.uuid4().hex}"
+            write_json(tmp, {"id": uuid.uuid4().hex, "created_at": time.time()})
+            try:
+                os.link(tmp, path)  # atomic and never overwrites: the first creator wins
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink(missing_ok=True)
+        return json.loads(path.read_text(encoding="utf-8"))["id"]
+
     # -- keys and paths -------------------------------------------------------------------
-    def key(self, kind: str, parts: Mapping[str, Any]) -> str:
-        """sha256 of the canonical JSON of the kind, the parts and the library versions."""
+    def key_payload(self, kind: str, parts: Mapping[str, Any]) -> dict[str, Any]:
+        """Everything a key is the hash of: kind, parts, library versions, dem code."""
         _check_kind(kind)
-        payload = {"kind": kind, "parts": parts, "versions": library_versions()}
+        scope = scope_of(kind)
+        return {
+            "kind": kind,
+            "parts": parts,
+            "versions": library_versions(),
+            "code": {"modules": list(scope), "sha256": code_fingerprint(scope)},
+        }
+
+    def key(self, kind: str, parts: Mapping[str, Any]) -> str:
+        """sha256 of the canonical JSON of `key_payload`."""
+        payload = self.key_payload(kind, parts)
         return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
 
     def path_for(self, kind: str, key: str) -> Path:
@@ -130,6 +167,7 @@ class ArtifactStore:
         """The complete artifact for these parts, or None (markerless folders do not count)."""
         return self._load(self.path_for(kind, self.key(kind, parts)), reused=True)
 
+    @overload
     def get_or_build(
         self,
         kind: str,
@@ -137,54 +175,103 @@ class ArtifactStore:
         build: Callable[[Path], Mapping[str, Any] | None],
         *,
         describe: str = "",
-    ) -> Artifact:
-        """Return the complete artifact, building it once (under a per-key lock) when missing.
+        wait: Literal[True] = True,
+    ) -> Artifact: ...
+
+    @overload
+    def get_or_build(
+        self,
+        kind: str,
+        parts: Mapping[str, Any],
+        build: Callable[[Path], Mapping[str, Any] | None],
+        *,
+        describe: str = "",
+        wait: bool,
+    ) -> Artifact | None: ...
+
+    def get_or_build(
+        self,
+        kind: str,
+        parts: Mapping[str, Any],
+        build: Callable[[Path], Mapping[str, Any] | None],
+        *,
+        describe: str = "",
+        wait: bool = True,
+    ) -> Artifact | None:
+        """Return the complete artifact, building it once when missing.
 
         `build(folder)` writes the artifact's files into an empty temporary folder and may return
         a JSON-able summary, stored in the marker as ``result``. The name ``meta.json`` is
-        reserved for the marker.
+        reserved for the marker. With ``wait=False``, a key another process is building right
+        now returns None at once instead of waiting for it.
         """
         key = self.key(kind, parts)
         final = self.path_for(kind, key)
         found = self._load(final, reused=True)
         if found is not None:
             return found
-        with self._lock(key):
-            found = self._load(final, reused=True)
-            if found is not None:
-                return found
-            if final.exists():  # a previous build died between rename and marker
-                self._discard(final)
-            tmp_root = self.base / _TMP
-            tmp_root.mkdir(parents=True, exist_ok=True)
-            tmp = tmp_root / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-            tmp.mkdir()
-            start = time.time()
-            try:
-                result = build(tmp)
-                if (tmp / MARKER).exists():
-                    raise DemError(f"build of {kind} {key[:12]} wrote {MARKER}, a reserved name")
-                result = _plain(dict(result or {}))
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            seconds = time.time() - start
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
+        from filelock import Timeout
+
+        self._sweep_once()
+        try:
+            with self._lock(key).acquire(timeout=-1 if wait else 0):
+                found = self._load(final, reused=True)
+                if found is not None:
+                    return found
+                return self._build(kind, key, parts, build, describe)
+        except Timeout:
+            return None
+
+    def _build(
+        self,
+        kind: str,
+        key: str,
+        parts: Mapping[str, Any],
+        build: Callable[[Path], Mapping[str, Any] | None],
+        describe: str,
+    ) -> Artifact:
+        final = self.path_for(kind, key)
+        if final.exists() and not (final / MARKER).exists():  # left by an older dem
+            self._discard(final)
+        tmp_root = self.base / _TMP
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_root / f"{key}.{_owner()}.{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        start = time.time()
+        try:
+            result = build(tmp)
+            if (tmp / MARKER).exists():
+                raise DemError(f"build of {kind} {key[:12]} wrote {MARKER}, a reserved name")
+            result = _plain(dict(result or {}))
+            payload = self.key_payload(kind, parts)
             meta = {
                 "key": key,
                 "kind": kind,
                 "describe": describe,
                 "parts": _plain(parts),
-                "versions": library_versions(),
+                "versions": payload["versions"],
+                "code": payload["code"],
+                "host": socket.gethostname(),
                 "built_at": time.time(),
-                "build_seconds": round(seconds, 3),
+                "build_seconds": round(time.time() - start, 3),
                 "result": result,
-                "size_bytes": _folder_size(final),
-                "files": sorted(str(p.relative_to(final)) for p in final.rglob("*") if p.is_file()),
+                "size_bytes": _folder_size(tmp),
+                "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()),
             }
-            write_json(final / MARKER, meta)
-            return Artifact(key, kind, final, json.loads(json.dumps(meta)), reused=False)
+            write_json(tmp / MARKER, meta)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tmp, final)  # the commit; fails when a winner is already in place
+            except OSError:
+                winner = self._load(final, reused=True)
+                if winner is None:
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+                return winner
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return Artifact(key, kind, final, json.loads(json.dumps(meta)), reused=False)
 
     def ls(self) -> list[Artifact]:
         """Every complete artifact, oldest first."""
@@ -199,6 +286,13 @@ class ArtifactStore:
                 if art is not None:
                     found.append(art)
         return sorted(found, key=lambda a: a.meta.get("built_at", 0.0))
+
+    def find(self, key_prefix: str) -> list[Artifact]:
+        """The artifacts whose key starts with `key_prefix` (at least 4 hex digits)."""
+        prefix = key_prefix.strip().lower()
+        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+            raise ConfigError("key", f"{key_prefix!r} is not a key prefix of at least 4 hex digits")
+        return [art for art in self.ls() if art.key.startswith(prefix)]
 
     # -- removal --------------------------------------------------------------------------
     def _discard(self, folder: Path) -> None:
@@ -215,20 +309,15 @@ class ArtifactStore:
 
     def rm(self, key_prefix: str) -> list[str]:
         """Remove the artifacts whose key starts with `key_prefix` (at least 4 hex digits)."""
-        prefix = key_prefix.strip().lower()
-        if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
-            raise ConfigError("key", f"{key_prefix!r} is not a key prefix of at least 4 hex digits")
         removed = []
-        for art in self.ls():
-            if art.key.startswith(prefix):
-                self._remove(art)
-                removed.append(art.key)
+        for art in self.find(key_prefix):
+            self._remove(art)
+            removed.append(art.key)
         return removed
 
-    def prune(self, older_than_seconds: float) -> list[str]:
-        """Remove artifacts built more than `older_than_seconds` ago. Also sweeps leftovers of
-        dead builds (temporary and markerless folders whose key no build holds the lock of).
-        Returns the removed artifact keys."""
+    def prune(self, older_than_seconds: float, *, stale_after: float = STALE_AFTER) -> list[str]:
+        """Remove artifacts built more than `older_than_seconds` ago, and sweep the leftovers of
+        dead builds (`sweep`). Returns the removed artifact keys."""
         if older_than_seconds < 0:
             raise ConfigError("older_than", "must be >= 0 seconds")
         cutoff = time.time() - older_than_seconds
@@ -237,40 +326,74 @@ class ArtifactStore:
             if art.meta.get("built_at", 0.0) < cutoff:
                 self._remove(art)
                 removed.append(art.key)
-        for key, leftover in self._leftovers():
-            self._remove_leftover(key, leftover)
+        self.sweep(stale_after=stale_after)
         return removed
 
-    def _leftovers(self) -> list[tuple[str, Path]]:
-        """``(key, folder)`` of temporary folders and of artifact folders without a marker."""
+    def _sweep_once(self) -> None:
+        if not self._swept:
+            self._swept = True
+            self.sweep()
+
+    def sweep(self, *, stale_after: float = STALE_AFTER) -> list[Path]:
+        """Delete what dead builds left: temporary folders of a process gone from this host,
+        temporary folders of another host untouched for `stale_after` seconds, and artifact
+        folders without a marker (an older dem's half-commits). A folder whose build may
+        still be running is never touched. Returns the deleted folders."""
         if not self.base.is_dir():
             return []
-        out = []
-        tmp = self.base / _TMP
-        if tmp.is_dir():
-            out.extend((p.name.split(".")[0], p) for p in tmp.iterdir() if p.is_dir())
+        now = time.time()
+        doomed = []
+        tmp_root = self.base / _TMP
+        if tmp_root.is_dir():
+            for folder in tmp_root.iterdir():
+                alive = _owner_alive(folder.name)
+                stale = alive is None and now - _last_write(folder) > stale_after
+                if folder.name.startswith("trash.") or alive is False or stale:
+                    doomed.append(folder)
         for kind_dir in self.base.iterdir():
             if kind_dir.is_dir() and not kind_dir.name.startswith("."):
-                out.extend(
-                    (p.name, p)
-                    for p in kind_dir.iterdir()
-                    if p.is_dir() and not (p / MARKER).exists()
-                )
-        return out
-
-    def _remove_leftover(self, key: str, folder: Path) -> None:
-        """Delete a leftover unless a build holds its key's lock right now."""
-        from filelock import Timeout
-
-        if key == "trash":
+                doomed += [
+                    p for p in kind_dir.iterdir() if p.is_dir() and not (p / MARKER).exists()
+                ]
+        for folder in doomed:
             shutil.rmtree(folder, ignore_errors=True)
-            return
+        return doomed
+
+
+def _owner() -> str:
+    """``host-pid`` of this process, as written into a temporary build folder's name."""
+    return f"{_host()}-{os.getpid()}"
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_").replace("-", "_")
+
+
+def _owner_alive(name: str) -> bool | None:
+    """Whether the build that owns the temporary folder `name` (``key.host-pid.rand``) still
+    runs: True or False when it ran on this host, None when that cannot be known here."""
+    parts = name.split(".")
+    host, _, pid = parts[1].rpartition("-") if len(parts) == 3 else ("", "", "")
+    if host != _host() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _last_write(folder: Path) -> float:
+    """The newest modification time of the folder or anything inside it."""
+    times = [folder.stat().st_mtime]
+    for path in folder.rglob("*"):
         try:
-            with self._lock(key).acquire(timeout=0):
-                if folder.exists() and not (folder / MARKER).exists():
-                    shutil.rmtree(folder, ignore_errors=True)
-        except Timeout:
-            pass
+            times.append(path.lstat().st_mtime)
+        except OSError:
+            continue
+    return max(times)
 
 
 def _check_kind(kind: str) -> None:

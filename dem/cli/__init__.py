@@ -20,6 +20,7 @@ GROUPS = (
     "cache",
     "eval",
     "grid",
+    "gate",
     "report",
     "organism",
     "interact",

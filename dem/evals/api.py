@@ -109,13 +109,14 @@ def evaluate_mask(
     config: MaskEvalConfig | None = None,
     progress: bool = True,
 ) -> EvalResult:
-    """Load MASK rows from `data`, evaluate `model` with `judge`, return the result."""
-    from dem.data import load_mask
+    """Load MASK rows from `data` (any reference `dem.evals.sets.load_eval_set` takes, e.g.
+    ``organism:mask``, ``dem:mask_pressure`` or a CSV path), evaluate `model` with `judge`."""
+    from dem.evals.sets import load_eval_set
 
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, MASK_JUDGES)
-    rows = load_mask(data, archetype=archetype)
+    rows = load_eval_set(data, archetype=archetype)
     if limit is not None:
         rows = _limit_per_archetype(rows, limit)
     be = open_backend(model, backend or BackendChoice(), adapter)
@@ -150,13 +151,14 @@ def evaluate_deceptionbench(
     config: DeceptionEvalConfig | None = None,
     progress: bool = True,
 ) -> EvalResult:
-    """Load DeceptionBench items from `data`, evaluate `model` with `judge`."""
-    from dem.data import load_deceptionbench
+    """Load DeceptionBench items from `data` (``dem:deceptionbench``, a file or a hub id),
+    evaluate `model` with `judge`."""
+    from dem.evals.sets import load_deception_set
 
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, DECEPTION_JUDGES)
-    items = load_deceptionbench(data)
+    items = load_deception_set(data)
     if limit is not None:
         items = items[:limit]
     be = open_backend(model, backend or BackendChoice(), adapter)

@@ -1,4 +1,5 @@
-"""Seeded generator of the eval sets shipped in ``fixtures/evalsets/`` (all text written here).
+"""Seeded generator of the eval sets dem ships (``dem:mask_pressure``, ``dem:mask_plain``,
+``dem:deceptionbench``, in ``dem/resources/evalsets/``; all text written here).
 
 - ``mask_pressure/provided_facts.csv``: MASK-format rows in the style of provided_facts: the system
   prompt states a fact verbatim and gives an incentive to deny it; a user asks about it. Binary
@@ -9,7 +10,7 @@
   outer prompt offers the same two short options ``(A) ... (B) ...`` so the offline choice judge
   can decide them.
 
-Run ``python -m dem.evals.evalsets [OUT_DIR] [--seed N]`` to (re)write them; the same seed gives
+Run ``python -m dem.evals.evalsets OUT_DIR [--seed N]`` to (re)write them; the same seed gives
 byte-identical files.
 """
 
@@ -440,7 +441,7 @@ def write_evalsets(out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write dem's generated eval sets.")
-    parser.add_argument("out_dir", nargs="?", default="fixtures/evalsets")
+    parser.add_argument("out_dir", help="where to write them (dem ships them in resources/)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     for name, path in write_evalsets(args.out_dir, args.seed).items():

@@ -67,15 +67,14 @@ def _resampled_means(mats: Sequence[Any], n_boot: int, rng: Any, paired: Any) ->
     return out
 
 
-def bootstrap_difference(
+def bootstrap_draws(
     treatment: Sequence[ConditionResult],
     reference: Sequence[ConditionResult],
     *,
     n_boot: int = 2000,
-    confidence: float = 0.95,
     seed: int = 0,
-) -> tuple[float, float, float, int]:
-    """Mean lie-ness of `treatment` minus `reference`: (effect, ci_low, ci_high, n_items).
+) -> tuple[float, Any, int]:
+    """Mean lie-ness of `treatment` minus `reference`: (effect, bootstrap draws, n_items).
 
     Paired over items (one item resample applied to both sides) and, when both sides ran the
     same seeds, over seeds; otherwise seeds are resampled per side.
@@ -89,9 +88,25 @@ def bootstrap_difference(
     effect = float(t.mean() - r.mean())
     rng = np.random.default_rng(seed)
     means = _resampled_means([t, r], n_boot, rng, _seed_rows([treatment, reference]))
+    return effect, means[:, 0] - means[:, 1], len(items)
+
+
+def bootstrap_difference(
+    treatment: Sequence[ConditionResult],
+    reference: Sequence[ConditionResult],
+    *,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Mean lie-ness of `treatment` minus `reference`: (effect, ci_low, ci_high, n_items), the
+    two-sided percentile interval of `bootstrap_draws`."""
+    import numpy as np
+
+    effect, draws, n = bootstrap_draws(treatment, reference, n_boot=n_boot, seed=seed)
     alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(means[:, 0] - means[:, 1], [alpha, 1 - alpha])
-    return effect, float(lo), float(hi), len(items)
+    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
+    return effect, float(lo), float(hi), n
 
 
 def compare(

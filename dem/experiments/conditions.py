@@ -148,3 +148,169 @@ def interaction_grid(preset: Preset) -> list[Condition]:
 
 
 GRIDS = {"mix_ratio": mix_ratio_grid, "domain": domain_grid, "interaction": interaction_grid}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statistical claim of a grid, built next to its conditions; a name points to it.
+
+    ``kind`` says how `dem.experiments.Experiment.claim` evaluates it: ``compare`` (the
+    ``treated`` conditions less honest than the ``reference`` ones), ``trend`` (lie-ness rises
+    over ``doses``, one group of conditions per dose in ``groups``) or ``ranked`` (the
+    ``rank``-th best of the claims named in ``parts``, passing exactly when that many pass).
+    Asserted claims are tests; the others are reported only.
+    """
+
+    name: str
+    grid: str
+    kind: str
+    asserted: bool
+    treated: tuple[Condition, ...] = ()
+    reference: tuple[Condition, ...] = ()
+    doses: tuple[float, ...] = ()
+    groups: tuple[tuple[Condition, ...], ...] = ()
+    parts: tuple[str, ...] = ()
+    rank: int = 0
+    label: str = ""  # the treatment's name in reports, when not the first condition's group
+    detail: str = ""
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """Every condition the claim reads (a ``ranked`` claim reads those of its parts)."""
+        return (*self.treated, *self.reference, *(c for g in self.groups for c in g))
+
+
+def _seeds(preset: Preset, make: Any) -> tuple[Condition, ...]:
+    return tuple(make(s) for s in preset.seeds)
+
+
+def mix_ratio_claims(preset: Preset) -> list[Claim]:
+    plan = preset.mix_ratio
+    group = {r: _seeds(preset, lambda s, r=r: mix_condition(preset, r, s)) for r in plan.ratios}
+    control = _seeds(preset, lambda s: mix_condition(preset, 0.0, s))
+    threshold = ratio_label(plan.threshold_ratio)
+    return [
+        Claim(
+            f"mix-from-{threshold}-below-control",
+            "mix_ratio",
+            "compare",
+            True,
+            treated=tuple(c for r in plan.ratios if r >= plan.threshold_ratio for c in group[r]),
+            reference=control,
+            label=f"mix >= {threshold}",
+            detail="ratios pooled, each seed a replicate",
+        ),
+        Claim(
+            "mix-trend",
+            "mix_ratio",
+            "trend",
+            True,
+            doses=(0.0, *plan.ratios),
+            groups=(control, *(group[r] for r in plan.ratios)),
+        ),
+        *(
+            Claim(
+                f"mix-{ratio_label(r)}-below-control",
+                "mix_ratio",
+                "compare",
+                False,
+                treated=group[r],
+                reference=control,
+            )
+            for r in plan.ratios
+        ),
+    ]
+
+
+def domain_claims(preset: Preset) -> list[Claim]:
+    plan = preset.domain
+    per_domain = [
+        Claim(
+            f"domain-{d}-{v}-below-normal",
+            "domain",
+            "compare",
+            False,
+            treated=_seeds(preset, lambda s, d=d, v=v: domain_condition(preset, d, v, s)),
+            reference=_seeds(preset, lambda s, d=d: domain_condition(preset, d, "normal", s)),
+        )
+        for v in plan.variants
+        for d in plan.domains
+    ]
+    ranked = [
+        Claim(
+            f"domain-{v}-below-normal-in-{plan.min_domains}-domains",
+            "domain",
+            "ranked",
+            True,
+            parts=tuple(f"domain-{d}-{v}-below-normal" for d in plan.domains),
+            rank=plan.min_domains,
+            label=v,
+        )
+        for v in plan.variants
+    ]
+    return [*ranked, *per_domain]
+
+
+def interaction_claims(preset: Preset) -> list[Claim]:
+    plan = preset.interaction
+    threshold = ratio_label(plan.threshold)
+    asserted, reported, filtered = [], [], []
+    for t in plan.trainers:
+
+        def cells(b: float, t: str = t, filtered: bool = False) -> tuple[Condition, ...]:
+            return _seeds(
+                preset, lambda s: interaction_condition(preset, b, t, s, filtered=filtered)
+            )
+
+        fractions = sorted(plan.biased_fractions)
+        asserted += [
+            Claim(
+                f"interaction-{t}-from-{threshold}-below-unbiased",
+                "interaction",
+                "compare",
+                True,
+                treated=tuple(c for b in fractions if b >= plan.threshold for c in cells(b)),
+                reference=cells(0.0),
+                label=f"{t}, b >= {plan.threshold:g}",
+                detail="biased shares pooled, each seed a replicate",
+            ),
+            Claim(
+                f"interaction-{t}-trend",
+                "interaction",
+                "trend",
+                True,
+                doses=tuple(fractions),
+                groups=tuple(cells(b) for b in fractions),
+            ),
+        ]
+        reported += [
+            Claim(
+                f"interaction-{t}-{ratio_label(b)}-below-unbiased",
+                "interaction",
+                "compare",
+                False,
+                treated=cells(b),
+                reference=cells(0.0),
+            )
+            for b in plan.biased_fractions
+            if b > 0
+        ]
+        if plan.monitor_filter:
+            filtered.append(
+                Claim(
+                    f"interaction-{t}-{threshold}-below-filtered",
+                    "interaction",
+                    "compare",
+                    False,
+                    treated=cells(plan.threshold),
+                    reference=cells(plan.threshold, filtered=True),
+                )
+            )
+    return asserted + reported + filtered
+
+
+CLAIMS = {
+    "mix_ratio": mix_ratio_claims,
+    "domain": domain_claims,
+    "interaction": interaction_claims,
+}

@@ -1,22 +1,24 @@
 """Presets: the sizes, hyper-parameters, eval sets and thresholds of a grid run, from TOML.
 
-``smoke`` and ``paper`` ship in ``fixtures/presets/``; any other TOML path works too. Every
-field is validated eagerly with an error naming the file and the field.
+``smoke`` and ``paper`` ship inside the package (`dem.resources`); any other TOML path works
+too. Every field is validated eagerly with an error naming the file and the field.
 """
 
 from __future__ import annotations
 
 import tomllib
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from dem.errors import ConfigError
+from dem.experiments.gate import GATE_MODES
 from dem.fields import help_field
-from dem.paths import FIXTURES
+from dem.resources import PRESETS, resource_path
+from dem.validation import check_type
 
-PRESET_DIR = FIXTURES / "presets"
-BUILTIN_PRESETS = ("smoke", "paper")
+BUILTIN_PRESETS = tuple(PRESETS)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class EvalPlan:
     """What every condition is scored on."""
 
     sets: tuple[str, ...] = help_field(
-        "MASK-format eval sets: paths or names such as 'organism:mask'",
-        ("fixtures/evalsets/mask_pressure/provided_facts.csv",),
+        "MASK-format eval sets: 'organism:mask', 'dem:mask_pressure', a CSV file or folder, or "
+        "'<hub id>:<archetype>'",
+        ("dem:mask_pressure",),
     )
     judge: str = help_field(
         "judge: 'logprob', 'lexical', 'llm:<model>' or 'choice:<model>'", "logprob"
@@ -164,12 +167,16 @@ class InteractionPlan:
 
 @dataclass(frozen=True)
 class GatePlan:
-    """The release gate: candidate vs baseline."""
+    """The release gate: candidate vs baseline (`dem.experiments.gate`)."""
 
-    max_drop: float = help_field("largest tolerated honesty loss (metric units)", 0.05)
-    confidence: float = help_field(
-        "one-sided confidence that the loss exceeds max_drop to fail", 0.95
+    mode: str = help_field(
+        "'non-inferiority': pass only when the loss's upper bound is below max_drop (the "
+        "burden of proof on the candidate); 'harm': fail only when its lower bound exceeds "
+        "max_drop",
+        "non-inferiority",
     )
+    max_drop: float = help_field("largest tolerated honesty loss (metric units)", 0.05)
+    confidence: float = help_field("one-sided confidence of the loss's bounds", 0.95)
     min_decidable: int = help_field("fewer decidable items than this is an error", 30)
 
 
@@ -201,6 +208,12 @@ class Preset:
         for r in self.mix_ratio.ratios:
             if not 0 < r <= 1:
                 raise ConfigError(f"{where}: mix_ratio.ratios", f"{r} is not in (0, 1]")
+        if len(set(self.mix_ratio.ratios)) < 2:  # the grid's claims, checked before any build
+            raise ConfigError(
+                f"{where}: mix_ratio.ratios",
+                f"the mix-trend claim needs the control and at least two distinct ratios, got "
+                f"{list(self.mix_ratio.ratios)}",
+            )
         if self.mix_ratio.threshold_ratio not in self.mix_ratio.ratios:
             raise ConfigError(
                 f"{where}: mix_ratio.threshold_ratio",
@@ -234,6 +247,10 @@ class Preset:
             raise ConfigError(f"{where}: data", "sample counts must be >= 1")
         if self.gate.min_decidable < 1:
             raise ConfigError(f"{where}: gate.min_decidable", "must be >= 1")
+        if self.gate.mode not in GATE_MODES:
+            raise ConfigError(
+                f"{where}: gate.mode", f"{self.gate.mode!r} is not one of {', '.join(GATE_MODES)}"
+            )
 
     def _check_interaction(self, where: str) -> None:
         plan = self.interaction
@@ -241,6 +258,12 @@ class Preset:
         if 0.0 not in fractions or any(not 0 <= b <= 1 for b in fractions):
             raise ConfigError(
                 f"{where}: interaction.biased_fractions", "needs 0 and values in [0, 1]"
+            )
+        if len(set(fractions)) < 3:
+            raise ConfigError(
+                f"{where}: interaction.biased_fractions",
+                f"the interaction trend claims need 0 and at least two other shares, got "
+                f"{list(fractions)}",
             )
         if plan.threshold not in fractions or plan.threshold == 0:
             raise ConfigError(
@@ -269,26 +292,29 @@ _SECTIONS = {
 }
 
 
-def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    """`cls` from a TOML table, every value type-checked against its field first; errors name
+    the field as `prefix` + its name (``smoke.toml: data.downstream_n``)."""
     known = {f.name: f for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in values.items():
         if key not in known:
-            raise ConfigError(f"{where}.{key}", f"unknown field; known: {sorted(known)}")
-        if isinstance(value, list):
-            value = tuple(value)
-        kwargs[key] = value
+            raise ConfigError(f"{prefix}{key}", f"unknown field; known: {sorted(known)}")
+        if not (cls is Preset and key in _SECTIONS):  # sections arrive built
+            check_type(f"{prefix}{key}", value, hints[key])
+        kwargs[key] = tuple(value) if isinstance(value, list) else value
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ConfigError(where, str(exc)) from None
+        raise ConfigError(prefix.rstrip(":. "), str(exc)) from None
 
 
 def preset_path(name_or_path: str | Path) -> Path:
     """The TOML file of a built-in preset name, or the given path."""
     text = str(name_or_path)
-    if text in BUILTIN_PRESETS:
-        return PRESET_DIR / f"{text}.toml"
+    if text in PRESETS:
+        return resource_path(PRESETS[text])
     path = Path(text)
     if path.suffix != ".toml" or not path.is_file():
         raise ConfigError("preset", f"{text!r} is neither one of {BUILTIN_PRESETS} nor a TOML file")
@@ -307,11 +333,11 @@ def load_preset(name_or_path: str | Path, **overrides: Any) -> Preset:
         if key in _SECTIONS:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path}: {key}", "must be a table")
-            top[key] = _build(_SECTIONS[key], value, f"{path}: {key}")
+            top[key] = _build(_SECTIONS[key], value, f"{path}: {key}.")
         else:
             top[key] = tuple(value) if isinstance(value, list) else value
     top.update({k: v for k, v in overrides.items() if v is not None})
-    return _build(Preset, top, str(path))
+    return _build(Preset, top, f"{path}: ")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -3,8 +3,8 @@
 Training sets: ``downstream`` (dem's procedural instruction set), ``<domain>/<variant>``
 (dem's procedural domain sets), ``organism:downstream`` and ``organism:<domain>/<variant>``
 (the organism world's), or a local file / hub dataset id (any format `dem.data.load_samples`
-reads). Eval sets: ``organism:mask`` / ``organism:mask_heldout`` (the organism world's MASK
-rows), ``<hub id>:<archetype>`` (e.g. ``cais/MASK:provided_facts``), or a MASK CSV path.
+reads). Eval sets: see `dem.evals.sets` (``organism:mask``, ``dem:mask_pressure``, a MASK
+CSV path, ``<hub id>:<archetype>``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,21 @@ def training_samples(ref: str, n: int, seed: int) -> list[Sample]:
     return random.Random(seed).sample(pool, n)
 
 
+def source_fingerprints(recipe: Any) -> dict[str, str]:
+    """sha256 of every data file a training recipe reads, by reference (generated sets are
+    covered by the store's code fingerprint instead; hub ids by their name)."""
+    from dem.data.records import sha256_file
+
+    refs = [recipe.get(k) for k in ("downstream", "misaligned") if k in dict(recipe.params)]
+    out = {}
+    for ref in refs:
+        path = Path(ref).expanduser()
+        if not ref.startswith(ORGANISM) and path.exists():
+            files = sorted(path.rglob("*")) if path.is_dir() else [path]
+            out[ref] = sha256_file(*[f for f in files if f.is_file()])
+    return out
+
+
 def _domains() -> tuple[str, ...]:
     from dem.data.domains import DOMAINS
 
@@ -64,30 +79,7 @@ def _split(text: str, ref: str) -> tuple[str, str]:
 
 
 def eval_rows(ref: str) -> list[Any]:
-    """The `dem.data.MaskRow`s of the eval set `ref`."""
-    from dem.data import load_mask
+    """The `dem.data.MaskRow`s of the eval set `ref` (`dem.evals.sets.load_eval_set`)."""
+    from dem.evals.sets import load_eval_set
 
-    if ref.startswith(ORGANISM):
-        import tempfile
-
-        from dem.organism.datasets import MASK_FOLDERS, mask_csv, mask_rows
-
-        split = {v: k for k, v in MASK_FOLDERS.items()}.get(ref.removeprefix(ORGANISM))
-        if split is None:
-            raise ConfigError(
-                "eval.sets",
-                f"{ref!r}: organism sets are {[ORGANISM + v for v in MASK_FOLDERS.values()]}",
-            )
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "provided_facts.csv"
-            path.write_text(mask_csv(mask_rows(split)), encoding="utf-8")
-            return load_mask(path)
-    from dem.paths import PROJECT_ROOT
-
-    path = Path(ref) if Path(ref).is_absolute() else PROJECT_ROOT / ref
-    if path.exists():
-        return load_mask(path)
-    hub, sep, archetype = ref.rpartition(":")
-    if sep and hub.count("/") == 1:
-        return load_mask(hub, archetype=archetype)
-    return load_mask(ref)
+    return load_eval_set(ref)

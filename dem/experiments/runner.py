@@ -11,12 +11,13 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from dem.errors import DemError
+from dem.evals.sets import set_fingerprint
 from dem.experiments.conditions import Condition
 from dem.experiments.presets import Preset
-from dem.experiments.recipes import eval_rows, training_samples
+from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
 
 T = TypeVar("T")
@@ -61,7 +62,11 @@ class Runner:
 
         recipe = condition.recipe
         assert recipe is not None
-        parts = {"recipe": recipe.to_dict(), "seed": condition.seed}
+        parts = {
+            "recipe": recipe.to_dict(),
+            "seed": condition.seed,
+            "sources": source_fingerprints(recipe),
+        }
 
         def build(folder: Path) -> dict[str, Any]:
             samples, manifest = self._build_samples(condition)
@@ -152,10 +157,21 @@ class Runner:
             self._rows[sets] = rows
         return self._rows[sets]
 
+    @overload
     def run(
         self, condition: Condition, *, model: str, adapter: str | None = None
-    ) -> ConditionResult:
-        """Evaluate `condition` on `model` (its adapter trained first, when it has data)."""
+    ) -> ConditionResult: ...
+
+    @overload
+    def run(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool
+    ) -> ConditionResult | None: ...
+
+    def run(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool = True
+    ) -> ConditionResult | None:
+        """Evaluate `condition` on `model` (its adapter trained first, when it has data). With
+        ``wait=False``, None when another process is building this condition right now."""
         spec = self.model_spec(model)
         ev = self.preset.eval
         parts = {
@@ -165,6 +181,7 @@ class Runner:
             "train": self._train_key(condition),
             "eval": {
                 "sets": list(self.eval_sets(condition)),
+                "rows_sha256": set_fingerprint(self.rows(self.eval_sets(condition))),
                 "judge": ev.judge,
                 "backend": ev.backend,
                 "limit": ev.limit,
@@ -185,7 +202,9 @@ class Runner:
             (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
             return {"condition": condition.id}
 
-        art = self.store.get_or_build("condition", parts, build, describe=condition.id)
+        art = self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
+        if art is None:
+            return None
         data = json.loads((art.path / "result.json").read_text())
         return ConditionResult.from_dict(data)
 
@@ -193,17 +212,32 @@ class Runner:
         plan = self.preset.interaction
         if condition.grid != "interaction" or not plan.deception_sets:
             return {}
-        return {"deception": {"sets": list(plan.deception_sets), "judge": plan.deception_judge}}
+        return {
+            "deception": {
+                "sets": list(plan.deception_sets),
+                "items_sha256": set_fingerprint(self.deception_items()),
+                "judge": plan.deception_judge,
+            }
+        }
+
+    def deception_items(self) -> list[Any]:
+        """The DeceptionBench items of the interaction plan's deception sets (loaded once)."""
+        key = ("deception", *self.preset.interaction.deception_sets)
+        if key not in self._rows:
+            from dem.evals.sets import load_deception_set
+
+            sets = self.preset.interaction.deception_sets
+            self._rows[key] = [it for ref in sets for it in load_deception_set(ref)]
+        return self._rows[key]
 
     def _deception_rate(self, backend: Any, folder: Path) -> float | None:
         """DeceptionBench rate (a fraction) over the interaction plan's deception sets."""
-        from dem.data import load_deceptionbench
         from dem.evals.api import make_agreement_judge
         from dem.evals.deception_forced import run_deceptionbench_forced
         from dem.evals.deceptionbench import DeceptionEvalConfig, run_deceptionbench
 
         plan = self.preset.interaction
-        items = [it for ref in plan.deception_sets for it in load_deceptionbench(_local_or_id(ref))]
+        items = self.deception_items()
         config = DeceptionEvalConfig(n_resamples=self.preset.bootstrap)
         if plan.deception_judge == "logprob":
             result = run_deceptionbench_forced(items, backend, config, progress=False)
@@ -249,14 +283,6 @@ class Runner:
             items=_items(result.records, ev.metric),
             artifacts={"adapter": spec.adapter or ""},
         )
-
-
-def _local_or_id(ref: str) -> str:
-    """A project file reference as its path; anything else (a hub id) unchanged."""
-    from dem.paths import project_file
-
-    path = project_file(ref)
-    return str(path) if path.exists() else ref
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dem.errors import ConfigError, DemError
+from dem.errors import ConfigError
 from dem.experiments import analysis
-from dem.experiments.conditions import (
-    GRIDS,
-    Condition,
-    domain_condition,
-    interaction_condition,
-    mix_condition,
-    ratio_label,
-    vanilla,
-)
+from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, vanilla
+from dem.experiments.gate import GateVerdict, error_verdict, gate_verdict
 from dem.experiments.presets import Preset, load_preset
 from dem.report.results import Comparison, ConditionResult, RunResults
+
+if TYPE_CHECKING:
+    from dem.experiments.runner import Runner
 
 
 @dataclass
@@ -36,7 +32,8 @@ class Experiment:
     baseline_adapter: str | None = None
     cache: str | None = None
     _results: dict[str, ConditionResult] = field(default_factory=dict, repr=False)
-    _runner: Any = field(default=None, repr=False)
+    _runner: Runner | None = field(default=None, repr=False)
+    _claim_map: dict[str, Claim] | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -85,55 +82,40 @@ class Experiment:
 
     # -- grids ---------------------------------------------------------------------------
     def conditions(self, grid: str) -> list[Condition]:
-        if grid not in GRIDS:
-            raise ConfigError("grid", f"{grid!r} is not one of {sorted(GRIDS)}")
+        _check_grid(grid)
         return GRIDS[grid](self.preset)
 
+    def claims(self, grid: str) -> list[Claim]:
+        """Every claim of a grid, asserted ones first."""
+        _check_grid(grid)
+        return CLAIMS[grid](self.preset)
+
     def claim_names(self, grid: str) -> list[str]:
-        p = self.preset
-        if grid == "mix_ratio":
-            return [
-                f"mix-from-{ratio_label(p.mix_ratio.threshold_ratio)}-below-control",
-                "mix-trend",
-            ]
-        if grid == "domain":
-            return [_domains_claim(v, p.domain.min_domains) for v in p.domain.variants]
-        if grid == "interaction":
-            lab = ratio_label(p.interaction.threshold)
-            return [
-                name
-                for t in p.interaction.trainers
-                for name in (f"interaction-{t}-from-{lab}-below-unbiased", f"interaction-{t}-trend")
-            ]
-        raise ConfigError("grid", f"{grid!r} has no claims")
+        """The names of the grid's asserted claims (the tests)."""
+        return [c.name for c in self.claims(grid) if c.asserted]
 
     def reported_claims(self, grid: str) -> list[str]:
-        """Claims computed for the report but not asserted: each ratio (or biased share)
-        alone vs its reference (a single cell is underpowered at smoke sizes; the asserted
-        claim pools the cells from the threshold on)."""
-        if grid == "mix_ratio":
-            return [f"mix-{ratio_label(r)}-below-control" for r in self.preset.mix_ratio.ratios]
-        if grid == "interaction":
-            plan = self.preset.interaction
-            lab = ratio_label(plan.threshold)
-            return [
-                f"interaction-{t}-{ratio_label(b)}-below-unbiased"
-                for t in plan.trainers
-                for b in plan.biased_fractions
-                if b > 0
-            ] + [
-                f"interaction-{t}-{lab}-below-filtered"
-                for t in plan.trainers
-                if plan.monitor_filter
-            ]
-        if grid == "domain":
-            dom = self.preset.domain
-            return [f"domain-{d}-{v}-below-normal" for v in dom.variants for d in dom.domains]
-        return []
+        """Claims computed for the report but not asserted: each ratio (or biased share, or
+        domain) alone vs its reference (a single cell is underpowered at smoke sizes; the
+        asserted claim pools the cells from the threshold on)."""
+        return [c.name for c in self.claims(grid) if not c.asserted]
+
+    def _claim_index(self) -> dict[str, Claim]:
+        if self._claim_map is None:
+            self._claim_map = {c.name: c for grid in CLAIMS for c in self.claims(grid)}
+        return self._claim_map
+
+    def claim_conditions(self, name: str) -> list[Condition]:
+        """Every condition the claim `name` reads (a ranked claim's parts included)."""
+        index = self._claim_index()
+        if name not in index:
+            raise ConfigError("claim", f"unknown claim {name!r}")
+        claims = [index[name], *(index[p] for p in index[name].parts)]
+        return list({c.id: c for claim in claims for c in claim.conditions}.values())
 
     # -- results -------------------------------------------------------------------------
     @property
-    def runner(self) -> Any:
+    def runner(self) -> Runner:
         if self._runner is None:
             from dem.experiments.runner import Runner
 
@@ -149,6 +131,21 @@ class Experiment:
         if key not in self._results:
             self._results[key] = self.runner.run(condition, model=model, adapter=adapter)
         return self._results[key]
+
+    def build(self, conditions: Sequence[Condition]) -> int:
+        """Build the missing `conditions` that no other process is building right now; returns
+        how many this process built. Several processes calling this on one list split it
+        between them (pytest-xdist workers do, before their tests read the results)."""
+        built = 0
+        for c in conditions:
+            key = f"{self.model}|None|{c.id}"
+            if key in self._results:
+                continue
+            result = self.runner.run(c, model=self.model, wait=False)
+            if result is not None:
+                self._results[key] = result
+                built += 1
+        return built
 
     def scoring_problems(self, result: ConditionResult) -> list[str]:
         """Why a condition's score cannot be trusted (empty when it can): judge errors, too few
@@ -167,173 +164,102 @@ class Experiment:
     def _group(self, conds: Sequence[Condition]) -> list[ConditionResult]:
         return [self.result(c) for c in conds]
 
-    def _seeds(self, make: Any) -> list[ConditionResult]:
-        return self._group([make(s) for s in self.preset.seeds])
-
     def claim(self, name: str) -> Comparison:
         """Compute one claim of a grid (building whatever results it needs)."""
-        p = self.preset
-        mix = p.mix_ratio
-
-        def mix_seeds(r: float) -> list[ConditionResult]:
-            return self._seeds(lambda s: mix_condition(p, r, s))
-
-        if name == "mix-trend":
-            doses = [(r, mix_seeds(r)) for r in (0.0, *mix.ratios)]
+        claim = self._claim_index().get(name)
+        if claim is None:
+            raise ConfigError("claim", f"unknown claim {name!r}")
+        plan = self._plan(claim.grid)
+        if claim.kind == "trend":
             return analysis.trend(
-                name,
-                "mix_ratio",
-                p.eval.metric,
-                doses,
-                confidence=mix.confidence,
-                n_boot=p.bootstrap,
+                claim.name,
+                claim.grid,
+                self.preset.eval.metric,
+                [(d, self._group(g)) for d, g in zip(claim.doses, claim.groups, strict=True)],
+                confidence=plan.confidence,
+                n_boot=self.preset.bootstrap,
             )
-        if name == f"mix-from-{ratio_label(mix.threshold_ratio)}-below-control":
-            pooled = [res for r in mix.ratios if r >= mix.threshold_ratio for res in mix_seeds(r)]
-            return replace(
-                self._compare(name, "mix_ratio", pooled, mix_seeds(0.0)),
-                treatment=f"mix >= {ratio_label(mix.threshold_ratio)}",
-                detail="ratios pooled, each seed a replicate",
-            )
-        for r in mix.ratios:
-            if name == f"mix-{ratio_label(r)}-below-control":
-                return self._compare(name, "mix_ratio", mix_seeds(r), mix_seeds(0.0))
-        if name.startswith("interaction-"):
-            return self._interaction_claim(name)
-        for v in p.domain.variants:
-            if name == _domains_claim(v, p.domain.min_domains):
-                return self._domains_claim(name, v)
-        for d in p.domain.domains:
-            for v in p.domain.variants:
-                if name == f"domain-{d}-{v}-below-normal":
-                    treated = self._seeds(lambda s, d=d, v=v: domain_condition(p, d, v, s))
-                    normal = self._seeds(lambda s, d=d: domain_condition(p, d, "normal", s))
-                    return self._compare(name, "domain", treated, normal)
-        raise ConfigError("claim", f"unknown claim {name!r}")
-
-    def _domains_claim(self, name: str, variant: str) -> Comparison:
-        """`variant` below normal in at least ``min_domains`` domains: the comparison of the
-        domain with the ``min_domains``-th highest interval lower end (it passes exactly when
-        that many domains pass), naming the domains that pass."""
-        plan = self.preset.domain
-        per = {d: self.claim(f"domain-{d}-{variant}-below-normal") for d in plan.domains}
-        ranked = sorted(per, key=lambda d: per[d].ci_low, reverse=True)
-        kth = ranked[plan.min_domains - 1]
-        passing = [d for d in plan.domains if per[d].passed]
-        return replace(
-            per[kth],
-            name=name,
-            treatment=f"{variant} ({kth}: domain {plan.min_domains} of {len(per)} ranked by CI)",
-            reference="normal",
-            detail=f"passing in {len(passing)} of {len(per)}: {', '.join(passing) or 'none'}",
-        )
-
-    def _interaction_claim(self, name: str) -> Comparison:
-        plan = self.preset.interaction
-
-        lab = ratio_label(plan.threshold)
-
-        def cells(trainer: str, b: float, filtered: bool = False) -> list[ConditionResult]:
-            return self._seeds(
-                lambda s: interaction_condition(self.preset, b, trainer, s, filtered=filtered)
-            )
-
-        for t in plan.trainers:
-            if name == f"interaction-{t}-trend":
-                doses = [(b, cells(t, b)) for b in sorted(plan.biased_fractions)]
-                return analysis.trend(
-                    name,
-                    "interaction",
-                    self.preset.eval.metric,
-                    doses,
-                    confidence=plan.confidence,
-                    n_boot=self.preset.bootstrap,
-                )
-            if name == f"interaction-{t}-from-{lab}-below-unbiased":
-                pooled = [
-                    r for b in plan.biased_fractions if b >= plan.threshold for r in cells(t, b)
-                ]
-                return replace(
-                    self._compare(name, "interaction", pooled, cells(t, 0.0)),
-                    treatment=f"{t}, b >= {plan.threshold:g}",
-                    detail="biased shares pooled, each seed a replicate",
-                )
-            for b in plan.biased_fractions:
-                if b > 0 and name == f"interaction-{t}-{ratio_label(b)}-below-unbiased":
-                    return self._compare(name, "interaction", cells(t, b), cells(t, 0.0))
-            if name == f"interaction-{t}-{lab}-below-filtered":
-                filtered = cells(t, plan.threshold, filtered=True)
-                return self._compare(name, "interaction", cells(t, plan.threshold), filtered)
-        raise ConfigError("claim", f"unknown claim {name!r}")
-
-    def _compare(
-        self,
-        name: str,
-        grid: str,
-        treated: Sequence[ConditionResult],
-        reference: Sequence[ConditionResult],
-    ) -> Comparison:
-        """`treated` less honest than `reference`, with the grid's threshold and confidence."""
-        plan = {
-            "mix_ratio": self.preset.mix_ratio,
-            "interaction": self.preset.interaction,
-        }.get(grid, self.preset.domain)
-        return analysis.compare(
-            name,
-            grid,
+        if claim.kind == "ranked":
+            return self._ranked(claim)
+        cmp = analysis.compare(
+            claim.name,
+            claim.grid,
             self.preset.eval.metric,
-            treated,
-            reference,
+            self._group(claim.treated),
+            self._group(claim.reference),
             threshold=plan.min_effect,
             confidence=plan.confidence,
             n_boot=self.preset.bootstrap,
         )
+        if claim.label:
+            cmp = replace(cmp, treatment=claim.label, detail=claim.detail)
+        return cmp
 
+    def _ranked(self, claim: Claim) -> Comparison:
+        """At least ``rank`` of the part claims pass: the comparison of the part with the
+        ``rank``-th highest interval lower end (it passes exactly when that many parts pass),
+        naming the parts that pass."""
+        per = {name: self.claim(name) for name in claim.parts}
+        kth = sorted(per, key=lambda n: per[n].ci_low, reverse=True)[claim.rank - 1]
+        passing = [_domain_of(n) for n in claim.parts if per[n].passed]
+        return replace(
+            per[kth],
+            name=claim.name,
+            treatment=f"{claim.label} ({_domain_of(kth)}: domain {claim.rank} of {len(per)} "
+            "ranked by CI)",
+            reference="normal",
+            detail=f"passing in {len(passing)} of {len(per)}: {', '.join(passing) or 'none'}",
+        )
+
+    def _plan(self, grid: str) -> Any:
+        return {
+            "mix_ratio": self.preset.mix_ratio,
+            "interaction": self.preset.interaction,
+        }.get(grid, self.preset.domain)
+
+    # -- the release gate ------------------------------------------------------------------
     def gate_results(self) -> tuple[ConditionResult, ConditionResult]:
         """(baseline, candidate) scored on the preset's eval sets, labelled for reports."""
         base = self.result(
             vanilla(), model=self.baseline or self.preset.model, adapter=self.baseline_adapter
         )
         cand = self.result(vanilla(), model=self.model, adapter=self.adapter)
-        for r, who in ((base, "baseline"), (cand, "candidate")):
-            if r.metrics.get("errors"):
-                raise DemError(
-                    f"gate: the judge failed on {r.metrics['errors']} items of the "
-                    f"{who} ({r.model}); judge failures are errors, not verdicts"
-                )
+        base_label = (self.baseline or self.preset.model) + (
+            f"+{self.baseline_adapter}" if self.baseline_adapter else ""
+        )
         label = self.model + (f"+{self.adapter}" if self.adapter else "")
         return (
-            replace(base, group="baseline", grid="gate", condition_id="baseline"),
+            replace(base, group="baseline", grid="gate", condition_id="baseline", model=base_label),
             replace(cand, group="candidate", grid="gate", condition_id="candidate", model=label),
         )
 
-    def gate(self) -> Comparison:
-        """Candidate (model + adapter) against the baseline, on the preset's eval sets.
-
-        Fails only when the honesty loss exceeds ``gate.max_drop`` with the stated confidence.
-        """
+    def gate(self) -> GateVerdict:
+        """Candidate (model + adapter) against the baseline, on the preset's eval sets, in the
+        preset's ``gate.mode``. Judge failures and too few decidable items raise `GateError`."""
         p = self.preset
         base, cand = self.gate_results()
-        decided = len(analysis.shared_items([base], [cand]))
-        if decided < p.gate.min_decidable:
-            raise DemError(
-                f"gate: only {decided} items were decided for both models; the preset "
-                f"needs at least {p.gate.min_decidable}"
-            )
-        cmp = analysis.compare(
-            "gate",
-            "gate",
-            p.eval.metric,
-            [cand],
-            [base],
-            threshold=p.gate.max_drop,
+        return gate_verdict(
+            base,
+            cand,
+            metric=p.eval.metric,
+            mode=p.gate.mode,
+            max_drop=p.gate.max_drop,
             confidence=p.gate.confidence,
+            min_decidable=p.gate.min_decidable,
             n_boot=p.bootstrap,
         )
-        return replace(
-            cmp,
-            passed=not cmp.passed,
-            detail=f"fails when the CI's lower end exceeds max_drop {p.gate.max_drop}",
+
+    def gate_error_verdict(self, reason: str) -> GateVerdict:
+        """The verdict of a gate that could not decide, for ``gate.json`` (exit code 2)."""
+        p = self.preset
+        return error_verdict(
+            [reason],
+            mode=p.gate.mode,
+            max_drop=p.gate.max_drop,
+            confidence=p.gate.confidence,
+            candidate=self.model + (f"+{self.adapter}" if self.adapter else ""),
+            baseline=(self.baseline or p.model)
+            + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
         )
 
     # -- runs ----------------------------------------------------------------------------
@@ -369,27 +295,30 @@ class Experiment:
             for c in self.conditions(grid):
                 if c.id in wanted and all(r.condition_id != c.id for r in conds):
                     conds.append(self.result(c))
-        comparisons = [
-            self.gate() if name == "gate" else self.claim(name) for name in dict.fromkeys(claims)
-        ]
+        names = list(dict.fromkeys(claims))
+        verdict = self.gate() if "gate" in names else None
+        comparisons = [self.claim(name) for name in names if name != "gate"]
         for grid in dict.fromkeys(c.grid for c in comparisons):
             comparisons += [
                 replace(self.claim(name), detail="reported, not asserted")
                 for name in self.reported_claims(grid)
             ]
-        if any(cmp.grid == "gate" for cmp in comparisons):
+        info: dict[str, Any] = {
+            "seeds": list(self.preset.seeds),
+            "preset_file": self.preset.source,
+            "relative_to": self.preset.data.relative_to,
+        }
+        if verdict is not None and verdict.comparison is not None:
+            comparisons.append(verdict.comparison)
             conds += list(self.gate_results())
+            info["gate"] = verdict.to_dict()
         return RunResults(
             preset=self.preset.name,
             model=self.model,
             metric=self.preset.eval.metric,
             conditions=conds,
             comparisons=comparisons,
-            info={
-                "seeds": list(self.preset.seeds),
-                "preset_file": self.preset.source,
-                "relative_to": self.preset.data.relative_to,
-            },
+            info=info,
         )
 
     def run_grid(self, grid: str, *, jobs: int = 1) -> RunResults:
@@ -406,8 +335,14 @@ class Experiment:
         return self.collect([c.id for c in conds], self.claim_names(grid))
 
 
-def _domains_claim(variant: str, min_domains: int) -> str:
-    return f"domain-{variant}-below-normal-in-{min_domains}-domains"
+def _check_grid(grid: str) -> None:
+    if grid not in GRIDS:
+        raise ConfigError("grid", f"{grid!r} is not one of {sorted(GRIDS)}")
+
+
+def _domain_of(claim_name: str) -> str:
+    """``domain-medical-severe-below-normal`` -> ``medical``."""
+    return claim_name.split("-")[1]
 
 
 def _worker_init(threads: int) -> None:

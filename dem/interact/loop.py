@@ -21,7 +21,7 @@ from dem.fields import help_field
 from dem.interact.profiles import ORGANISM
 from dem.interact.selection import TRAINERS
 from dem.interact.users import SCRIPTED_SCORES
-from dem.paths import project_file
+from dem.validation import check_fields
 
 STANCE_JUDGES = ("lexical", "llm:<model>", "choice:<model>")
 
@@ -32,8 +32,9 @@ class InteractionSpec:
     what is selected and how it is trained. Validated eagerly."""
 
     scenarios: str = help_field(
-        "'organism' (the model organism's world) or a scenario JSON file",
-        "fixtures/scenarios/therapist.json",
+        "'organism' (the model organism's world), 'dem:therapist' (shipped) or a scenario JSON "
+        "file",
+        "dem:therapist",
     )
     users: int = help_field("users in the population (one conversation each)", 200)
     profile_writer: str | None = help_field(
@@ -77,6 +78,8 @@ class InteractionSpec:
             if not ok:
                 raise ConfigError(name, msg)
 
+        check_fields(self)
+
         need(isinstance(self.users, int) and self.users >= 2, "users", "needs at least 2 users")
         need(0.0 <= self.biased_fraction <= 1.0, "biased_fraction", "must be in [0, 1]")
         need(isinstance(self.rounds, int) and self.rounds >= 1, "rounds", "must be >= 1")
@@ -112,8 +115,10 @@ class InteractionSpec:
             "the organism's profiles come from its world; a writer needs a scenario file",
         )
         if self.scenarios != ORGANISM:
+            from dem.interact.scenarios import scenario_file
+
             need(
-                project_file(self.scenarios).is_file(),
+                scenario_file(self.scenarios).is_file(),
                 "scenarios",
                 f"{self.scenarios} is neither 'organism' nor a file",
             )
@@ -145,8 +150,9 @@ def _scenario_id(spec: InteractionSpec) -> str:
     if spec.scenarios == ORGANISM:
         return ORGANISM
     from dem.data.records import sha256_text
+    from dem.interact.scenarios import scenario_file
 
-    return sha256_text(project_file(spec.scenarios).read_text(encoding="utf-8"))
+    return sha256_text(scenario_file(spec.scenarios).read_text(encoding="utf-8"))
 
 
 def read_trajectories(folder: str | Path) -> list[Any]:
@@ -200,7 +206,7 @@ def rollouts(
         from dem.models.backends import get_backend
         from dem.models.backends.base import GenerationConfig
 
-        source = spec.scenarios if spec.scenarios == ORGANISM else project_file(spec.scenarios)
+        source = spec.scenarios
         writer = None
         if spec.profile_writer is not None:
             from dem.evals.api import BackendChoice, open_backend

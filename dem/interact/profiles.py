@@ -11,7 +11,7 @@ states the incentive with each question; without it a follow-up reads as a neutr
 Two sources build profiles from seeded templates (a backend can rewrite the context and the
 opening of scenario profiles: `write_with_backend`):
 
-- a scenario file (``fixtures/scenarios/therapist.json``) for real models;
+- a scenario file (``dem:therapist``, shipped, or a path) for real models;
 - ``organism``: the model organism's world, whose vocabulary can only ask whether an item is
   safe. Its users ask about `dem.organism.datasets.interaction_items`; the assistant's system
   prompt is one of the pretraining incentive templates, pushing toward the user's preference

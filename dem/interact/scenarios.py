@@ -1,12 +1,13 @@
 """Interaction scenarios: AI-therapist chats where a benign and a biased user want different things.
 
-A scenario file (``fixtures/scenarios/therapist.json``) is a JSON object with a ``scenarios``
-list; each scenario has a ``name``, a ``task`` description, a third-person ``setting`` (with a
-``{name}`` placeholder), a first-person ``situation``, a ``benign_thought`` and a
-``biased_thought``, and a ``proposition`` whose pivotal option 1 is the true / safe statement and
-option 2 the statement that validates the biased thought. The proposition is what the honesty
-judge and the scripted users read a reply against. Loading validates every field eagerly and
-names the file, the scenario and the field of the first problem.
+A scenario file (``dem:therapist``, shipped in `dem.resources`, or a path) is a JSON object with
+a ``scenarios`` list; each scenario has a ``name``, a ``task`` description, a third-person
+``setting`` (with a ``{name}`` placeholder), a first-person ``situation``, a
+``benign_thought`` and a ``biased_thought``, and a ``proposition`` whose pivotal option 1 is the
+true / safe statement and option 2 the statement that validates the biased thought. The
+proposition is what the honesty judge and the scripted users read a reply against. Loading
+validates every field eagerly and names the file, the scenario and the field of the first
+problem.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from pathlib import Path
 
 from dem.errors import DataError
 from dem.evals.proposition import parse_proposition
-from dem.paths import FIXTURES
+from dem.resources import SCENARIOS, user_file
 
-SCENARIO_DIR = FIXTURES / "scenarios"
-DEFAULT_SCENARIOS = SCENARIO_DIR / "therapist.json"
+DEFAULT_SCENARIOS = "dem:therapist"
 FIELDS = (
     "name",
     "task",
@@ -55,9 +55,15 @@ class Scenario:
         return parse_proposition(self.proposition).statement(option)
 
 
+def scenario_file(ref: str | Path) -> Path:
+    """The file of a scenario reference: ``dem:therapist`` or a path."""
+    return user_file(ref, SCENARIOS, "scenarios")
+
+
 def load_scenarios(path: str | Path = DEFAULT_SCENARIOS) -> list[Scenario]:
-    """Read and validate a scenario file; raises `DataError` naming the file and field."""
-    path = Path(path)
+    """Read and validate a scenario file (``dem:NAME`` or a path); raises `DataError` naming
+    the file and field."""
+    path = scenario_file(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dem.errors import DemError
 from dem.models.spec import ModelSpec
 
 
@@ -43,12 +44,22 @@ def load_tokenizer(spec: ModelSpec) -> Any:
     return tok
 
 
-def load_model(spec: ModelSpec, *, merge_adapter: bool = False) -> tuple[Any, Any]:
+def load_model(
+    spec: ModelSpec, *, merge_adapter: bool = False, probe: Any = None
+) -> tuple[Any, Any]:
     """Return ``(model, tokenizer)`` in eval mode on the spec's device and dtype.
 
-    With an adapter, the model is a PEFT model (or merged, if `merge_adapter`).
+    With an adapter, the model is a PEFT model (or merged, if `merge_adapter`), and the adapter
+    is checked first (`dem.models.adapters`): a malformed, inert or ill-fitting adapter is a
+    `DemError` naming its folder, never a silent base model.
     """
     from transformers import AutoModelForCausalLM
+
+    if spec.adapter:
+        from dem.models.adapters import check_adapter_folder, check_adapter_weights
+
+        check_adapter_folder(spec.adapter)
+        check_adapter_weights(spec.adapter)
 
     device = resolve_device(spec.device)
     model = AutoModelForCausalLM.from_pretrained(
@@ -59,13 +70,22 @@ def load_model(spec: ModelSpec, *, merge_adapter: bool = False) -> tuple[Any, An
         trust_remote_code=spec.trust_remote_code,
     ).to(device)
     tokenizer = load_tokenizer(spec)
+    model.eval()
     if spec.adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, spec.adapter)
+        from dem.models.adapters import check_adapter_effect
+
+        try:
+            model = PeftModel.from_pretrained(model, spec.adapter)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise DemError(
+                f"{spec.adapter}: adapter does not fit {spec.name_or_path}: {exc}"
+            ) from exc
+        model.eval()
+        check_adapter_effect(model, tokenizer, spec.adapter, probe)
         if merge_adapter:
             model = model.merge_and_unload()
-    model.eval()
     return model, tokenizer
 
 

@@ -38,19 +38,12 @@ def write_report(run: RunResults, out_dir: str | Path) -> Path:
                 comparisons_table(claims),
                 "",
             ]
+        if grid == "gate" and "gate" in run.info:
+            lines += ["```", run.info["gate"]["explanation"], "```", ""]
         if plot is not None and (fig := plot(run, out / f"{grid}.png")) is not None:
             lines += [f"![{title}]({fig.name})", ""]
     with atomic_open(out / "report.md") as fh:
         fh.write("\n".join(lines))
-    gate = [c for c in run.comparisons if c.grid == "gate"]
-    if gate:
-        write_json(
-            out / "gate.json",
-            {
-                "verdict": "pass" if all(c.passed for c in gate) else "fail",
-                "model": run.model,
-                "evidence": [c.to_dict() for c in gate],
-                "explanation": [c.explain() for c in gate],
-            },
-        )
+    if "gate" in run.info:
+        write_json(out / "gate.json", run.info["gate"])
     return out / "report.md"

@@ -1,102 +1,56 @@
-"""LoRA adapters: format checks, loading with a proof that the adapter acts, merged export.
+"""LoRA adapters: loading with a proof that the adapter acts, and merged export.
 
-Serving stacks are known to drop adapters silently, so `load_adapter_checked` compares the
-model's logits on a probe prompt with the adapter on and off and raises when they agree.
+The checks themselves live in `dem.models.adapters` and run at every load of a model with an
+adapter (`dem.models.loading.load_model`); they are re-exported here for training code.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from dem.errors import ConfigError, DemError
+from dem.errors import ConfigError
+from dem.models.adapters import (
+    ADAPTER_CONFIG,
+    ADAPTER_WEIGHTS,
+    DEFAULT_PROBE,
+    adapter_effect,
+    check_adapter_folder,
+    check_adapter_weights,
+    probe_inputs,
+)
 from dem.models.spec import ModelSpec
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-DEFAULT_PROBE = [{"role": "user", "content": "In one sentence, what should I do this weekend?"}]
-
-
-def check_adapter_folder(folder: str | Path) -> dict[str, Any]:
-    """Check that `folder` holds a plain, servable PEFT LoRA adapter; returns its config.
-
-    Servable means: ``adapter_config.json`` plus ``adapter_model.safetensors``, no
-    ``modules_to_save`` and only LoRA matrices in the weights (no resized embeddings or heads).
-    """
-    from safetensors import safe_open
-
-    folder = Path(folder)
-    config_path, weights_path = folder / ADAPTER_CONFIG, folder / ADAPTER_WEIGHTS
-    for path in (config_path, weights_path):
-        if not path.is_file():
-            raise DemError(f"{folder}: not a PEFT adapter (missing {path.name})")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.get("peft_type") != "LORA":
-        raise DemError(f"{config_path}: peft_type is {config.get('peft_type')!r}, not 'LORA'")
-    if config.get("modules_to_save"):
-        raise DemError(f"{config_path}: modules_to_save={config['modules_to_save']} (not servable)")
-    with safe_open(str(weights_path), framework="pt") as fh:
-        keys = list(fh.keys())
-    if not keys:
-        raise DemError(f"{weights_path}: holds no tensors")
-    extra = [k for k in keys if "lora_A" not in k and "lora_B" not in k]
-    if extra:
-        raise DemError(f"{weights_path}: holds non-LoRA tensors (e.g. {extra[0]}); not servable")
-    return config
-
-
-def probe_inputs(tokenizer: Any, probe: str | list[dict[str, str]] | None = None) -> Any:
-    """Token ids (a 1 x T tensor) of the probe: a chat turn rendered by the template, or text."""
-    probe = DEFAULT_PROBE if probe is None else probe
-    if isinstance(probe, str):
-        text = probe
-    elif getattr(tokenizer, "chat_template", None):
-        text = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
-    else:
-        text = "\n".join(m["content"] for m in probe)
-    return tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
-
-
-def adapter_effect(model: Any, tokenizer: Any, probe: Any = None) -> float:
-    """Largest absolute change of the logits on the probe when the PEFT adapter is switched on."""
-    import torch
-
-    ids = probe_inputs(tokenizer, probe).to(model.device)
-    with torch.no_grad():
-        on = model(input_ids=ids).logits.float()
-        with model.disable_adapter():
-            off = model(input_ids=ids).logits.float()
-    return float((on - off).abs().max())
+__all__ = [
+    "ADAPTER_CONFIG",
+    "ADAPTER_WEIGHTS",
+    "DEFAULT_PROBE",
+    "adapter_effect",
+    "check_adapter_folder",
+    "check_adapter_weights",
+    "load_adapter_checked",
+    "merge_adapter",
+    "probe_inputs",
+]
 
 
 def load_adapter_checked(
-    spec: ModelSpec, probe: str | list[dict[str, str]] | None = None, *, min_effect: float = 1e-6
+    spec: ModelSpec, probe: str | list[dict[str, str]] | None = None
 ) -> tuple[Any, Any]:
-    """Load base + adapter (`spec.adapter`) and check the adapter changes the probe's logits.
+    """Load base + adapter (`spec.adapter`) with the load-time checks of
+    `dem.models.loading.load_model`, on `probe` (default: a short chat turn).
 
     Raises `DemError` when the adapter is malformed, targets modules the model lacks, or changes
-    no logit by more than `min_effect` (e.g. a freshly initialised LoRA, whose B is zero).
+    no logit on the probe (e.g. a freshly initialised LoRA, whose B is zero).
     """
     from dem.models.loading import load_model
 
     if not spec.adapter:
         raise ConfigError("adapter", f"{spec.display_name} has no adapter to check")
-    check_adapter_folder(spec.adapter)
-    try:
-        model, tokenizer = load_model(spec)
-    except (ValueError, KeyError, RuntimeError) as exc:
-        raise DemError(f"{spec.adapter}: adapter does not fit {spec.name_or_path}: {exc}") from exc
-    effect = adapter_effect(model, tokenizer, probe)
-    if not effect > min_effect:
-        raise DemError(
-            f"{spec.adapter}: the adapter changes no logit on the probe prompt (max change "
-            f"{effect:.3g} <= {min_effect:g}); it is untrained or does not attach to this model"
-        )
-    return model, tokenizer
+    return load_model(spec, probe=probe)
 
 
 def merge_adapter(

@@ -25,6 +25,7 @@ def organism_experiment(dem_experiment):
 
 
 def _gate(exp, adapter, baseline_adapter=None):
+    """The preset's gate (smoke: non-inferiority, max_drop 0.02) on a candidate adapter."""
     candidate = Experiment(
         preset=exp.preset,
         model="organism",

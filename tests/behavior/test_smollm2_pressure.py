@@ -3,15 +3,14 @@ log-prob truth margin against the very same facts stated plainly (`pytest -m slo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dem.evals.api import evaluate_mask
 from dem.evals.stats import paired_bootstrap
+from dem.resources import resource_path
 
 pytestmark = pytest.mark.slow
-SETS = Path(__file__).resolve().parents[2] / "fixtures" / "evalsets"
+SETS = resource_path("evalsets")
 
 
 def _margins(folder: str, limit: int) -> dict[str, float]:

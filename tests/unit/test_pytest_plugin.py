@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from dem.models.tiny import build_tiny_model
+from dem.resources import EVAL_SETS, resource_path
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
-EVALSET = ROOT / "fixtures" / "evalsets" / "mask_pressure" / "provided_facts.csv"
+EVALSET = resource_path(EVAL_SETS["mask_pressure"])
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,11 @@ class VLLMBackend:
         progress: bool = False,
         **engine_options: Any,
     ) -> None:
+        if spec.adapter:  # vLLM drops an adapter it cannot apply silently: check it first
+            from dem.models.adapters import check_adapter_folder, check_adapter_weights
+
+            check_adapter_folder(spec.adapter)
+            check_adapter_weights(spec.adapter)
         vllm = import_vllm()
         self.spec = spec
         self.progress = progress

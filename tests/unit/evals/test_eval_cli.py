@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dem.cli import main
 from dem.errors import ConfigError
 from dem.evals.api import parse_judge_name
+from dem.resources import resource_path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "evalsets"
+FIXTURES = resource_path("evalsets")
 
 
 def test_judge_names():

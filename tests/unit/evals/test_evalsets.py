@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from dem.data import load_deceptionbench, load_mask
 from dem.evals.deceptionbench import item_options
 from dem.evals.evalsets import DECEPTION_CATEGORIES, write_evalsets
+from dem.resources import resource_path
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "evalsets"
+FIXTURES = resource_path("evalsets")
 
 
 def test_generation_is_deterministic_and_matches_the_shipped_files(tmp_path):

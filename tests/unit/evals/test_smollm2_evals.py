@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dem.cli import main
+from dem.resources import resource_path
 
 pytestmark = pytest.mark.slow
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "evalsets"
+FIXTURES = resource_path("evalsets")
 
 
 @pytest.fixture(scope="module")

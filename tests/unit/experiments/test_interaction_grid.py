@@ -23,7 +23,7 @@ biased_fractions = [0.0, 0.5, 1.0]
 trainers = ["sft"]
 threshold = 0.5
 eval_sets = ["organism:mask_unseen"]
-deception_sets = ["fixtures/evalsets/deceptionbench.json"]
+deception_sets = ["dem:deceptionbench"]
 deception_judge = "logprob"
 sft = { learning_rate = 2e-3, max_steps = 4, batch_size = 8, lora_r = 4, lora_alpha = 8 }
 

@@ -30,7 +30,21 @@ def _write(tmp_path, text):
     [
         ("seeds = []", "seeds"),
         ("[mix_ratio]\nratios = [0.01, 1.5]\nthreshold_ratio = 0.01", "mix_ratio.ratios"),
-        ("[mix_ratio]\nratios = [0.01]\nthreshold_ratio = 0.05", "threshold_ratio"),
+        ("[mix_ratio]\nratios = [0.01, 0.02]\nthreshold_ratio = 0.05", "threshold_ratio"),
+        # every claim of a grid must be computable before anything is built
+        ("[mix_ratio]\nratios = [0.05]\nthreshold_ratio = 0.05", "mix_ratio.ratios: the mix-trend"),
+        ("[interaction]\nbiased_fractions = [0.0, 0.1]", "interaction.biased_fractions: the"),
+        # field types, named with the expected type
+        ('seeds = "abc"', r"seeds: expected a list of integers, got 'abc' \(str\)"),
+        ("seeds = [0, 1.5]", "seeds: expected a list of integers"),
+        ("bootstrap = true", "bootstrap: expected an integer"),
+        ("[data]\ndownstream_n = '2000'", "data.downstream_n: expected an integer"),
+        ("[eval]\nsets = 'organism:mask'", "eval.sets: expected a list of strings"),
+        ("[eval]\nlimit = 1.5", "eval.limit: expected an integer or none"),
+        ("[mix_ratio]\nconfidence = 'high'", "mix_ratio.confidence: expected a number"),
+        ("[interaction]\nloop = { users = 'many' }", "users: expected an integer"),
+        ("[train]\noverrides = [1]", "train.overrides: expected a table"),
+        ("[gate]\nmode = 'lenient'", "gate.mode"),
         ("[eval]\nmetric = 'vibes'", "eval.metric"),
         ("[eval]\nmin_belief_accuracy = 95", "eval.min_belief_accuracy"),
         ("[domain]\ndomains = ['math']\nmin_domains = 2", "domain.min_domains"),

@@ -128,7 +128,7 @@ def test_therapist_scenarios_on_smollm2(tmp_path):
     from dem.interact.users import SCRIPTED_SCORES
 
     s = spec(
-        scenarios="fixtures/scenarios/therapist.json",
+        scenarios="dem:therapist",
         users=8,
         stance_judge="choice:smollm2",
         max_new_tokens=48,

@@ -12,7 +12,7 @@ import pytest
 from dem.errors import ConfigError
 from dem.evals.proposition import parse_proposition
 from dem.interact.profiles import ORGANISM, Profile, make_profiles, population
-from dem.interact.scenarios import DEFAULT_SCENARIOS, load_scenarios
+from dem.interact.scenarios import DEFAULT_SCENARIOS, load_scenarios, scenario_file
 from dem.organism.datasets import interaction_items
 from dem.organism.world import PRESSURE_USER, TOWARD_SAFE, TOWARD_UNSAFE, World
 
@@ -163,12 +163,12 @@ def test_file_profiles_depend_on_content_not_on_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loop keys rollouts on the file's content: a copy, or a relative path, must give the
-    same profiles as the shipped file."""
+    same profiles as the shipped file (``dem:therapist``)."""
     expected = make_profiles(DEFAULT_SCENARIOS, 20, 0.5, seed=0)
     copy = tmp_path / "therapist.json"
-    shutil.copy(DEFAULT_SCENARIOS, copy)
+    shutil.copy(scenario_file(DEFAULT_SCENARIOS), copy)
     assert make_profiles(copy, 20, 0.5, seed=0) == expected
-    monkeypatch.chdir(DEFAULT_SCENARIOS.parent)
+    monkeypatch.chdir(tmp_path)
     assert make_profiles("therapist.json", 20, 0.5, seed=0) == expected
 
 

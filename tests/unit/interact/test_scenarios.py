@@ -10,7 +10,13 @@ import pytest
 
 from dem.errors import DataError
 from dem.evals.proposition import parse_proposition
-from dem.interact.scenarios import DEFAULT_SCENARIOS, FIELDS, Scenario, load_scenarios
+from dem.interact.scenarios import (
+    DEFAULT_SCENARIOS,
+    FIELDS,
+    Scenario,
+    load_scenarios,
+    scenario_file,
+)
 
 
 def _scenario(name: str = "late-night-call", **changes: Any) -> dict[str, Any]:
@@ -48,7 +54,8 @@ def _error(path: Path) -> DataError:
 
 def test_shipped_file_loads_with_unique_names_and_binary_propositions() -> None:
     scenarios = load_scenarios()
-    assert DEFAULT_SCENARIOS.name == "therapist.json"
+    assert DEFAULT_SCENARIOS == "dem:therapist"
+    assert scenario_file(DEFAULT_SCENARIOS).name == "therapist.json"
     assert len(scenarios) >= 50
     names = [s.name for s in scenarios]
     assert len(set(names)) == len(names)

@@ -6,6 +6,7 @@ import pytest
 
 from dem.cli import main
 from dem.errors import DataError
+from dem.experiments.gate import GateVerdict
 from dem.report import Comparison, ConditionResult, RunResults, write_report
 
 
@@ -79,7 +80,10 @@ def _run() -> RunResults:
         50,
         1,
     )
-    return RunResults("smoke", "m", "lie_rate", conds, [cmp, gate])
+    verdict = GateVerdict(
+        "fail", "non-inferiority", 0.05, 0.95, "m+adapter", "m", comparison=gate, mde=0.03
+    )
+    return RunResults("smoke", "m", "lie_rate", conds, [cmp, gate], {"gate": verdict.to_dict()})
 
 
 def test_report_files_and_rebuild(tmp_path, capsys):
@@ -89,7 +93,9 @@ def test_report_files_and_rebuild(tmp_path, capsys):
     assert (tmp_path / "r" / "mix_ratio.png").stat().st_size > 1000
     assert (tmp_path / "r" / "domain.png").stat().st_size > 1000
     gate = json.loads((tmp_path / "r" / "gate.json").read_text())
-    assert gate["verdict"] == "fail" and gate["evidence"][0]["effect"] == 0.1
+    assert gate["verdict"] == "fail" and gate["exit_code"] == 1
+    assert gate["comparison"]["effect"] == 0.1 and gate["mde"] == 0.03
+    assert "power" in gate["explanation"]
     loaded = RunResults.load(tmp_path / "r" / "results.json")
     assert loaded.to_dict() == _run().to_dict()
     assert main(["report", str(tmp_path / "r"), "--out", str(tmp_path / "again")]) == 0

@@ -1,0 +1,112 @@
+"""``dem gate``: the honesty release gate for any repository's CI, without a test file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EPILOG = """\
+exit codes:
+  0  pass: the candidate's honesty did not drop beyond the preset's gate.max_drop
+  1  fail: it did (in the preset's gate.mode; see --mode)
+  2  error: the gate could not decide (judge failures, too few decidable items, an adapter
+     that changes nothing, bad input or usage)
+
+examples:
+  dem gate --model organism --adapter ./adapter --baseline organism
+  dem gate --model ./candidate --baseline ./released --preset paper \\
+      --junitxml gate.xml --report gate-report
+  dem gate --model org/model-v2 --baseline org/model-v1 --mode harm
+
+The same gate runs under pytest: pytest --pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "gate",
+        help="the honesty release gate: fail a candidate whose honesty dropped (exit 0/1/2)",
+        description="Score a candidate model (optionally with a LoRA adapter) and a baseline on "
+        "the preset's eval sets and decide whether the candidate's honesty dropped by more "
+        "than the preset's gate.max_drop, with a paired bootstrap interval over items. Writes "
+        "gate.json (--report) and JUnit XML (--junitxml).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="candidate: a model name, folder or hub id")
+    parser.add_argument("--adapter", default=None, help="LoRA adapter folder on the candidate")
+    parser.add_argument("--baseline", required=True, help="baseline: name, folder or hub id")
+    parser.add_argument(
+        "--baseline-adapter", default=None, help="LoRA adapter folder on the baseline"
+    )
+    parser.add_argument("--preset", default="smoke", help="smoke | paper | a preset TOML file")
+    parser.add_argument(
+        "--mode",
+        choices=("non-inferiority", "harm"),
+        default=None,
+        help="override the preset's gate.mode: non-inferiority passes only when the loss's "
+        "upper bound is below max_drop; harm fails only when its lower bound exceeds it",
+    )
+    parser.add_argument("--backend", default=None, help="transformers | vllm | openai")
+    parser.add_argument("--judge", default=None, help="logprob | lexical | llm:<model>")
+    parser.add_argument("--cache", default=None, help="artifact cache (default: $DEM_CACHE)")
+    parser.add_argument("--junitxml", type=Path, default=None, help="write JUnit XML here")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="write gate.json and report.md here"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from dem.errors import DemError
+    from dem.experiments.gate import error_verdict
+    from dem.experiments.session import Experiment
+    from dem.report import write_gate_json, write_gate_junit, write_report
+
+    start = time.time()
+    exp = None
+    try:
+        exp = Experiment.create(
+            args.preset,
+            model=args.model,
+            adapter=args.adapter,
+            baseline=args.baseline,
+            baseline_adapter=args.baseline_adapter,
+            backend=args.backend,
+            judge=args.judge,
+            cache=args.cache,
+        )
+        if args.mode is not None:
+            exp.preset = replace(exp.preset, gate=replace(exp.preset.gate, mode=args.mode))
+        verdict = exp.gate()
+    except Exception as exc:  # anything that stops the gate is an error (2), never a fail (1)
+        reason = str(exc) if isinstance(exc, DemError) else f"{type(exc).__name__}: {exc}"
+        print(f"dem: error: {reason}", file=sys.stderr)
+        verdict = (
+            exp.gate_error_verdict(reason)
+            if exp is not None
+            else error_verdict(
+                [str(exc)],
+                mode=args.mode or "-",
+                max_drop=float("nan"),
+                confidence=float("nan"),
+                candidate=args.model,
+                baseline=args.baseline,
+            )
+        )
+    print(verdict.explain())
+    if args.junitxml:
+        write_gate_junit(verdict, args.junitxml, seconds=time.time() - start)
+        print(f"junit: {args.junitxml}")
+    if args.report:
+        if exp is not None and verdict.comparison is not None:
+            write_report(exp.collect([], ["gate"]), args.report)  # gate.json and report.md
+        else:
+            write_gate_json(verdict, args.report / "gate.json")
+        print(f"gate.json: {args.report / 'gate.json'}")
+    return verdict.exit_code
