@@ -11,7 +11,6 @@ names the file, the scenario and the field of the first problem.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from dem.errors import DataError
 from dem.evals.proposition import parse_proposition
 from dem.paths import FIXTURES
+from dem.textfile import read_json
 
 SCENARIO_DIR = FIXTURES / "scenarios"
 DEFAULT_SCENARIOS = SCENARIO_DIR / "therapist.json"
@@ -59,11 +59,9 @@ def load_scenarios(path: str | Path = DEFAULT_SCENARIOS) -> list[Scenario]:
     """Read and validate a scenario file; raises `DataError` naming the file and field."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError:
         raise DataError("scenario file not found", path) from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
     items = raw.get("scenarios") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not items:
         raise DataError("expected an object with a non-empty 'scenarios' list", path)
