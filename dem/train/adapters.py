@@ -6,15 +6,16 @@ model's logits on a probe prompt with the adapter on and off and raises when the
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from dem.atomic import apply_umask
 from dem.errors import ConfigError, DemError
 from dem.models.spec import ModelSpec
+from dem.textfile import read_json
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -34,7 +35,9 @@ def check_adapter_folder(folder: str | Path) -> dict[str, Any]:
     for path in (config_path, weights_path):
         if not path.is_file():
             raise DemError(f"{folder}: not a PEFT adapter (missing {path.name})")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config = read_json(config_path)
+    if not isinstance(config, dict):
+        raise DemError(f"{config_path}: expected a JSON object")
     if config.get("peft_type") != "LORA":
         raise DemError(f"{config_path}: peft_type is {config.get('peft_type')!r}, not 'LORA'")
     if config.get("modules_to_save"):
@@ -117,6 +120,7 @@ def merge_adapter(
     try:
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        apply_umask(tmp)
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tmp, out_dir)
