@@ -159,7 +159,7 @@ class ArtifactStore:
             return None
         try:
             meta = json.loads(marker.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+        except (OSError, ValueError):  # unreadable, not UTF-8 or not JSON: not complete
             return None
         return Artifact(folder.name, folder.parent.name, folder, meta, reused)
 

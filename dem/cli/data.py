@@ -156,13 +156,13 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def _inspect_mask(target: str | Path, split: str | None) -> None:
+    from dem.data.sources._common import csv_text
     from dem.data.sources.mask import load_mask
 
     rows = load_mask(target, split=split or "test")
     fields: list[str] = []
     if isinstance(target, Path) and target.is_file():
-        with target.open(encoding="utf-8-sig", newline="") as fh:
-            fields = next(csv.reader(fh), [])
+        fields = next(csv.reader(csv_text(target)), [])
     print(_lines([("file", str(target)), ("format", "mask"), ("rows", str(len(rows))),
                   ("fields", ", ".join(fields) or "-")]))  # fmt: skip
     print(_table("archetype", Counter(r.archetype for r in rows)))

@@ -16,6 +16,7 @@ from dem.errors import ConfigError
 from dem.experiments.gate import GATE_MODES
 from dem.fields import help_field
 from dem.resources import PRESETS, resource_path
+from dem.textfile import read_text
 from dem.validation import check_type
 
 BUILTIN_PRESETS = tuple(PRESETS)
@@ -325,7 +326,7 @@ def load_preset(name_or_path: str | Path, **overrides: Any) -> Preset:
     """Read a preset; `overrides` replace top-level fields (e.g. ``model=``, ``seeds=``)."""
     path = preset_path(name_or_path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"invalid TOML: {exc}") from None
     top: dict[str, Any] = {"source": str(path)}

@@ -151,12 +151,14 @@ def _scenario_id(spec: InteractionSpec) -> str:
         return ORGANISM
     from dem.data.records import sha256_text
     from dem.interact.scenarios import scenario_file
+    from dem.textfile import read_text
 
-    return sha256_text(scenario_file(spec.scenarios).read_text(encoding="utf-8"))
+    return sha256_text(read_text(scenario_file(spec.scenarios)))
 
 
 def read_trajectories(folder: str | Path) -> list[Any]:
     """The trajectories of a rollout artifact folder (``trajectories.jsonl``)."""
+    from dem.data.jsonl import iter_jsonl
     from dem.errors import DataError
     from dem.interact.rollout import Trajectory
 
@@ -164,9 +166,9 @@ def read_trajectories(folder: str | Path) -> list[Any]:
     if not path.is_file():
         raise DataError("no trajectories.jsonl: not a rollout folder", path)
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, row in iter_jsonl(path):
         try:
-            out.append(Trajectory.from_dict(json.loads(line)))
+            out.append(Trajectory.from_dict(row))
         except (ValueError, KeyError, TypeError) as exc:
             raise DataError(f"bad trajectory: {exc}", path, n) from None
     return out

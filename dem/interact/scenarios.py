@@ -12,7 +12,6 @@ problem.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from dem.errors import DataError
 from dem.evals.proposition import parse_proposition
 from dem.resources import SCENARIOS, user_file
+from dem.textfile import read_json
 
 DEFAULT_SCENARIOS = "dem:therapist"
 FIELDS = (
@@ -65,11 +65,9 @@ def load_scenarios(path: str | Path = DEFAULT_SCENARIOS) -> list[Scenario]:
     the file and field."""
     path = scenario_file(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError:
         raise DataError("scenario file not found", path) from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
     items = raw.get("scenarios") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not items:
         raise DataError("expected an object with a non-empty 'scenarios' list", path)

@@ -10,11 +10,11 @@ logits on a probe prompt with the adapter on and off (`check_adapter_effect`).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from dem.errors import DemError
+from dem.textfile import read_json
 
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -35,10 +35,9 @@ def check_adapter_folder(folder: str | Path) -> dict[str, Any]:
     for path in (config_path, weights_path):
         if not path.is_file():
             raise DemError(f"{folder}: not a PEFT adapter (missing {path.name})")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DemError(f"{config_path}: not a JSON adapter config ({exc})") from None
+    config = read_json(config_path)
+    if not isinstance(config, dict):
+        raise DemError(f"{config_path}: expected a JSON object")
     if config.get("peft_type") != "LORA":
         raise DemError(f"{config_path}: peft_type is {config.get('peft_type')!r}, not 'LORA'")
     if config.get("modules_to_save"):

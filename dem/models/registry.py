@@ -10,15 +10,15 @@ folder) mapping a name to `ModelSpec` fields, e.g.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from dem.errors import ConfigError
+from dem.errors import ConfigError, DataError
 from dem.models.spec import ModelSpec
+from dem.textfile import read_json
 
 BUILTIN = ("organism", "smollm2")
 ORGANISM_DIR = Path(__file__).resolve().parents[1] / "organism" / "checkpoint"
@@ -60,9 +60,9 @@ def configured_models(cache: str | Path | None = None) -> dict[str, ModelSpec]:
     if not path.is_file():
         return {}
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError("models", f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+        raw = read_json(path)
+    except DataError as exc:
+        raise ConfigError("models", str(exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError("models", f"{path}: must map model names to objects")
     allowed = {f.name for f in fields(ModelSpec)}

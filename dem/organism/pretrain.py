@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dem.atomic import write_json
+from dem.atomic import apply_umask, write_json
 from dem.organism.config import OrganismConfig
 from dem.organism.corpus import encode_document, iter_documents
 from dem.organism.tokenizer import build_tokenizer
 from dem.organism.world import World
+from dem.textfile import read_json
 
 ORGANISM_FILE = "organism.json"
 
@@ -169,6 +170,8 @@ def pretrain(
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tok.save_pretrained(out)
+    for weights in out.glob("*.safetensors"):
+        apply_umask(weights)  # safetensors leaves them owner-only
     result = PretrainResult(out, total_steps, seen, seconds, first_loss, ema, n_params)
     write_json(
         out / ORGANISM_FILE,
@@ -199,8 +202,7 @@ def reproduce_command(config: OrganismConfig) -> str:
 def load_organism_config(folder: str | Path) -> OrganismConfig:
     """The config a model folder was pretrained with (from its ``organism.json``)."""
     path = Path(folder) / ORGANISM_FILE
-    with open(path, encoding="utf-8") as fh:
-        config = json.load(fh)["config"]
+    config = read_json(path)["config"]
     config.setdefault("hint_rate", 0.0)  # pretrained before hints existed (and without them)
     config.setdefault("math_max", 10)  # pretrained before the math range was a knob
     return OrganismConfig.from_dict(config)

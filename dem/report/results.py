@@ -6,7 +6,6 @@ statistical claim (effect, interval, threshold, verdict). `RunResults` holds bot
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from dem.atomic import write_json
 from dem.errors import DataError
+from dem.textfile import read_json
 
 SCHEMA = 1
 
@@ -111,9 +111,11 @@ class RunResults:
     def load(cls, path: str | Path) -> RunResults:
         path = Path(path)
         try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"cannot read results: {exc}", path) from None
+            d = read_json(path)
+        except OSError as exc:
+            raise DataError(f"cannot read results: {exc.strerror or exc}", path) from None
+        if not isinstance(d, dict):
+            raise DataError("expected a JSON object", path)
         if d.get("schema") != SCHEMA:
             raise DataError(f"unsupported results schema {d.get('schema')!r}", path)
         return cls(

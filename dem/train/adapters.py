@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dem.atomic import apply_umask
 from dem.errors import ConfigError
 from dem.models.adapters import (
     ADAPTER_CONFIG,
@@ -71,6 +72,7 @@ def merge_adapter(
     try:
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        apply_umask(tmp)
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tmp, out_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from dem.atomic import write_json
+from dem.atomic import apply_umask, atomic_open, write_json
 from dem.data.records import Manifest, Sample
 from dem.errors import ConfigError, DataError
 from dem.models.spec import ModelSpec
@@ -233,6 +232,7 @@ def run_training(
         if peft_model.get_input_embeddings().num_embeddings != vocab:
             raise ConfigError("model", "training resized the token embeddings; not servable")
         peft_model.save_pretrained(str(folder), save_embedding_layers=False)
+        apply_umask(folder)  # safetensors leaves the weights owner-only
         check_adapter_folder(folder)
         summary = log.to_dict()
         summary["loss_mask"] = getattr(trainer, "dem_loss_mask", None)
@@ -276,12 +276,6 @@ def export_adapter(artifact: Path, out: Path) -> Path:
         if not src.is_file():
             continue
         name = "artifact.json" if src.name == "meta.json" else src.name
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-        os.close(fd)
-        try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, out / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with src.open("rb") as fin, atomic_open(out / name, "wb") as fout:
+            shutil.copyfileobj(fin, fout)
     return out

@@ -195,3 +195,29 @@ def test_ls_rm_prune(tmp_path: Path) -> None:
     assert not a.path.exists() and [x.key for x in store.ls()] == [b.key]
     assert store.prune(3600) == []
     assert store.prune(0) == [b.key] and store.ls() == []
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o002, 0o664, 0o775)]
+)
+def test_artifact_files_and_folders_follow_the_umask(
+    tmp_path: Path, set_umask, umask: int, file_mode: int, folder_mode: int
+) -> None:
+    from dem.atomic import write_json
+
+    set_umask(umask)
+
+    def build(folder: Path) -> None:
+        (folder / "plain.txt").write_text("x")
+        write_json(folder / "atomic.json", {"a": 1})
+        (folder / "sub").mkdir()
+        write_json(folder / "sub" / "nested.json", {"b": 2})
+
+    art = ArtifactStore(tmp_path / "cache").get_or_build("demo", PARTS, build)
+    files = sorted(p for p in art.path.rglob("*") if p.is_file())
+    assert [p.name for p in files] == ["atomic.json", MARKER, "plain.txt", "nested.json"]
+    folders = [art.path, art.path / "sub", art.path.parent, tmp_path / "cache"]
+    assert {str(p): p.stat().st_mode & 0o777 for p in files + folders} == {
+        **{str(p): file_mode for p in files},
+        **{str(p): folder_mode for p in folders},
+    }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from dem.data.jsonl import iter_jsonl
 from dem.errors import DataError
+from dem.textfile import read_json, read_text
 
 LOCAL_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
 
@@ -69,17 +70,17 @@ def cell(row: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def csv_text(path: Path) -> io.StringIO:
+    """A CSV file decoded as UTF-8 (a leading BOM dropped), for the `csv` module to parse; a byte
+    that is not UTF-8 raises `DataError` naming file and line."""
+    return io.StringIO(read_text(path, bom=True), newline="")
+
+
 def read_records(path: Path) -> list[tuple[int, Any]]:
     """``(record_number, object)`` pairs of a JSON-list file (list positions) or a JSONL file
-    (line numbers). Malformed JSON raises `DataError` naming file and line."""
-    with path.open(encoding="utf-8") as fh:
+    (line numbers). Bad UTF-8 or malformed JSON raises `DataError` naming file and line."""
+    with path.open("rb") as fh:
         head = fh.read(4096).lstrip()
-    if head.startswith("["):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"malformed JSON ({exc.msg} at column {exc.colno})", path, exc.lineno
-            ) from None
-        return list(enumerate(data, start=1))
+    if head.startswith(b"["):
+        return list(enumerate(read_json(path), start=1))
     return list(iter_jsonl(path))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from dem.data.sources._common import as_local_path, cell, hub_rows, require_columns
+from dem.data.sources._common import as_local_path, cell, csv_text, hub_rows, require_columns
 from dem.errors import ConfigError, DataError
 
 ARCHETYPES = (
@@ -190,19 +190,18 @@ def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
         archetype = path.stem
     _check_archetype(archetype)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None:
-            raise DataError("empty CSV file (no header)", path)
-        require_columns(reader.fieldnames, _required_for(archetype), path)
-        rows = []
-        try:
-            for i, raw in enumerate(reader, start=1):
-                if None in raw:
-                    raise DataError(f"record {i}: more cells than header columns", path, i)
-                rows.append(parse_mask_row(raw, archetype, i, path))
-        except csv.Error as exc:
-            raise DataError(f"malformed CSV: {exc}", path, reader.line_num) from None
+    reader = csv.DictReader(csv_text(path))
+    if reader.fieldnames is None:
+        raise DataError("empty CSV file (no header)", path)
+    require_columns(reader.fieldnames, _required_for(archetype), path)
+    rows = []
+    try:
+        for i, raw in enumerate(reader, start=1):
+            if None in raw:
+                raise DataError(f"record {i}: more cells than header columns", path, i)
+            rows.append(parse_mask_row(raw, archetype, i, path))
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV: {exc}", path, reader.line_num) from None
     return rows
 
 

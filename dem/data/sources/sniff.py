@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dem.data.records import Sample
-from dem.data.sources._common import as_local_path, read_records
+from dem.data.sources._common import as_local_path, csv_text, read_records
 from dem.data.sources.samples import SAMPLE_FORMATS, load_format
 from dem.errors import DataError
 
@@ -41,8 +41,7 @@ def sniff_format(path: str | Path) -> str:
     if local.is_dir():
         raise DataError("expected a file, got a folder", local)
     if local.suffix.lower() == ".csv":
-        with local.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+        header = next(csv.reader(csv_text(local)), None)
         if not header:
             raise DataError("empty CSV file (no header)", local)
         fmt = format_of_columns(header)

@@ -127,6 +127,20 @@ def test_inspect_bad_input_fails_clearly(tmp_path: Path, capsys: pytest.CaptureF
     assert "missing column" in capsys.readouterr().err
 
 
+def test_inspect_file_that_is_not_utf8_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    for name, text in [
+        ("chats.jsonl", '{"messages": []}\n{"messages": [{"role": "user", "content": "\xe9"}]}\n'),
+        ("provided_facts.csv", "task_id,proposition\nt1,ok\nt2,caf\xe9\n"),
+    ]:
+        path = tmp_path / name
+        path.write_bytes(text.encode("latin-1"))
+        assert main(["data", "inspect", str(path)]) == 2
+        line = text.count("\n")
+        assert f"{path}:{line}: not UTF-8" in capsys.readouterr().err
+
+
 def test_inspect_deceptionbench(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path = tmp_path / "db.json"
     items = [

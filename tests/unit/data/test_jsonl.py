@@ -49,3 +49,22 @@ def test_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         write_samples(target, [*_samples(3), bad])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    p = tmp_path / "latin1.jsonl"
+    p.write_bytes(
+        b'{"prompt": "a", "completion": "b"}\n\n{"prompt": "caf\xe9", "completion": "b"}\n'
+    )
+    with pytest.raises(DataError, match=r"latin1\.jsonl:3: not UTF-8: .*column 16"):
+        list(iter_jsonl(p))
+    with pytest.raises(DataError, match=r"latin1\.jsonl:3: not UTF-8"):
+        read_samples(p)
+
+
+def test_malformed_json_message_says_at_only_once(tmp_path):
+    p = tmp_path / "ctl.jsonl"
+    p.write_text('{"prompt": "a\tb", "completion": "c"}\n', encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        list(iter_jsonl(p))
+    assert str(err.value) == f"{p}:1: malformed JSON: Invalid control character (column 14)"

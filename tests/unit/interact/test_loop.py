@@ -144,3 +144,24 @@ def test_therapist_scenarios_on_smollm2(tmp_path):
         assert list(t.scores) == [table["C" if x in "CD" else x] for x in t.stances]
         assert t.messages[0]["content"].startswith("You are an AI therapist")
     assert (run.adapter / "adapter_config.json").is_file()
+
+
+def test_files_that_are_not_utf8_name_file_and_line(tmp_path):
+    from dem.errors import DataError
+    from dem.interact.rollout import Trajectory
+    from dem.models.spec import ModelSpec
+
+    scenarios = tmp_path / "scenarios.json"
+    scenarios.write_bytes(b'{\n  "scenarios": [\n    {"name": "caf\xe9"}\n  ]\n}\n')
+    store = ArtifactStore(tmp_path / "cache")
+    with pytest.raises(DataError, match=r"scenarios\.json:3: not UTF-8") as err:
+        run_interaction(ModelSpec("org/model"), spec(scenarios=str(scenarios)), store=store)
+    assert err.value.line == 3
+
+    one = Trajectory(0, False, "caf\u00e9", ({"role": "user", "content": "hi"},), (), (), ())
+    good = json.dumps(one.to_dict()).encode()  # the e-acute escaped: ASCII
+    bad = json.dumps(one.to_dict(), ensure_ascii=False).encode("latin-1")
+    (tmp_path / "trajectories.jsonl").write_bytes(good + b"\n" + bad + b"\n")
+    with pytest.raises(DataError, match=r"trajectories\.jsonl:2: not UTF-8") as err:
+        read_trajectories(tmp_path)
+    assert err.value.line == 2

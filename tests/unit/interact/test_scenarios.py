@@ -94,9 +94,20 @@ def test_invalid_json_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{\n  "scenarios": [\n    {"name": "x",}\n  ]\n}\n')
     err = _error(path)
-    assert "invalid JSON" in str(err)
+    assert "malformed JSON" in str(err)
     assert err.line == 3
     assert f"{path}:3" in str(err)
+
+
+def test_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.json"
+    text = json.dumps({"name": "test", "scenarios": [_scenario(situation="Caf\u00e9 at 2 am.")]},
+                      indent=2, ensure_ascii=False)  # fmt: skip
+    path.write_bytes(text.encode("latin-1"))
+    err = _error(path)
+    line = text[: text.index("Caf")].count("\n") + 1
+    assert line > 1 and err.line == line
+    assert str(err).startswith(f"{path}:{line}: not UTF-8: ")
 
 
 @pytest.mark.parametrize(

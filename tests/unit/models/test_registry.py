@@ -94,6 +94,14 @@ def test_bad_models_file_names_the_file(monkeypatch, tmp_path, text, match):
         resolve_model("m")
 
 
+def test_models_file_that_is_not_utf8_names_file_and_line(monkeypatch, tmp_path):
+    path = tmp_path / "models.json"
+    path.write_bytes(b'{\n  "m": "org/caf\xe9"\n}\n')
+    monkeypatch.setenv("DEM_MODELS", str(path))
+    with pytest.raises(ConfigError, match=r"models: .*models\.json:2: not UTF-8: .*byte 0xe9"):
+        resolve_model("m")
+
+
 def test_smollm2_status_before_conversion(tmp_path):
     folder, available, note = smollm2.smollm2_status(cache_dir=tmp_path)
     assert folder == tmp_path / "models" / smollm2.FOLDER_NAME

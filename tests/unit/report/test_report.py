@@ -108,6 +108,23 @@ def test_bad_results_file_is_a_clear_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(DataError, match=r"results\.json"):
         RunResults.load(path)
+    path.write_text("[]")
+    with pytest.raises(DataError, match=r"results\.json: expected a JSON object"):
+        RunResults.load(path)
+
+
+def test_results_file_that_is_not_utf8_names_file_and_line(tmp_path, capsys):
+    folder = tmp_path / "r"
+    _run().save(folder / "results.json")
+    text = (folder / "results.json").read_text(encoding="utf-8")
+    line = text[: text.index('"preset"')].count("\n") + 1
+    raw = (folder / "results.json").read_bytes()
+    (folder / "results.json").write_bytes(raw.replace(b'"preset"', b'"pr\xe9set"'))
+    with pytest.raises(DataError, match=rf"results\.json:{line}: not UTF-8") as err:
+        RunResults.load(folder / "results.json")
+    assert err.value.line == line
+    assert main(["report", str(folder), "--out", str(tmp_path / "out")]) == 2
+    assert f"results.json:{line}: not UTF-8" in capsys.readouterr().err
 
 
 def test_mixture_bars_use_the_paired_comparison_where_there_is_one():

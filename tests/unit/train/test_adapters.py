@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dem.errors import ConfigError, DemError
+from dem.errors import ConfigError, DataError, DemError
 from dem.train.adapters import (
     adapter_effect,
     check_adapter_folder,
@@ -72,15 +72,26 @@ def test_non_servable_adapters_are_rejected(sft_trained, tmp_path) -> None:
         load_adapter_checked(result.base)  # no adapter at all
 
 
-def test_merged_export_loads_with_plain_transformers(sft_trained, tmp_path) -> None:
+def test_adapter_config_that_is_not_utf8_names_file_and_line(tmp_path) -> None:
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"")
+    (tmp_path / "adapter_config.json").write_bytes(b'{\n  "peft_type": "LORA",\n  "r": "\xe9"\n}\n')
+    with pytest.raises(DataError, match=r"adapter_config\.json:3: not UTF-8") as err:
+        check_adapter_folder(tmp_path)
+    assert err.value.line == 3
+
+
+def test_merged_export_loads_with_plain_transformers(sft_trained, tmp_path, set_umask) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from dem.train.adapters import probe_inputs
 
     _, result = sft_trained
+    set_umask(0o022)
     out = merge_adapter(result.model, tmp_path / "merged")
     assert (out / "config.json").is_file() and (out / "tokenizer.json").is_file()
+    assert out.stat().st_mode & 0o777 == 0o755  # the umask's, not mkdtemp's owner-only 0o700
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o644}
     assert not (out / "adapter_config.json").exists()
     merged = AutoModelForCausalLM.from_pretrained(out).eval()
     tok = AutoTokenizer.from_pretrained(out)

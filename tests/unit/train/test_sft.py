@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dem.atomic import current_umask
 from dem.data.records import Sample
 from dem.errors import ConfigError, DataError
 from dem.models.spec import ModelSpec
@@ -43,6 +44,8 @@ def test_artifact_is_a_servable_peft_adapter(trained) -> None:
     assert config["r"] == 8 and config["lora_alpha"] == 16
     assert set(config["target_modules"]) == set(FAST.target_modules)
     assert not config.get("modules_to_save")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in result.adapter.iterdir()}
+    assert modes == dict.fromkeys(modes, 0o666 & ~current_umask())  # weights too: not 0o600
     log = json.loads((result.adapter / "train_log.json").read_text())
     assert log["steps"] == 16 and log["loss_mask"] == "assistant_only"
     assert log["tokens"] > 0 and len(log["history"]) >= 16
@@ -64,6 +67,19 @@ def test_second_identical_call_trains_nothing(
     assert again.final_loss == first.final_loss
     err = capsys.readouterr().err
     assert f"reused artifact {first.key[:12]}" in err and "0 training steps" in err
+
+
+def test_exported_adapter_files_follow_the_umask(tmp_path, set_umask) -> None:
+    from dem.train.core import export_adapter
+
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "adapter_config.json").write_text("{}")
+    (artifact / "meta.json").write_text("{}")
+    set_umask(0o002)
+    out = export_adapter(artifact, tmp_path / "out")
+    assert sorted(p.name for p in out.iterdir()) == ["adapter_config.json", "artifact.json"]
+    assert {p.stat().st_mode & 0o777 for p in out.iterdir()} == {0o664}
 
 
 def test_key_changes_with_seed_data_and_model(trained, tiny_spec, sft_samples, tmp_path) -> None:

@@ -79,3 +79,19 @@ def test_malformed_json_list(tmp_path: Path) -> None:
     path.write_text('[\n{"id": 1,\n', encoding="utf-8")
     with pytest.raises(DataError, match="malformed JSON"):
         load_deceptionbench(path)
+
+
+@pytest.mark.parametrize("name", ["db.json", "db.jsonl"])
+def test_invalid_utf8_names_file_and_line(tmp_path: Path, name: str) -> None:
+    rows = [item(1), item(2, system_prompt="Caf\u00e9 advisor.")]
+    if name == "db.json":
+        text = "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n"
+        line = 3
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        line = 2
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=rf"{name}:{line}: not UTF-8: .*byte 0xe9") as err:
+        load_deceptionbench(path)
+    assert err.value.path == str(path) and err.value.line == line

@@ -186,6 +186,19 @@ def test_missing_file_and_empty_file(tmp_path: Path) -> None:
         load_mask(tmp_path / "statistics.csv")
 
 
+def test_invalid_utf8_names_file_and_physical_line(tmp_path: Path) -> None:
+    rows = [
+        binary_row(1),
+        binary_row(2, proposition="Caf\u00e9 2 <pivotal>is/is not</pivotal> ok."),
+    ]
+    path = write_csv(tmp_path / "provided_facts.csv", columns_for("provided_facts"), rows)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace("\u00e9".encode(), b"\xe9"))
+    # header on line 1; each row spans three lines (two cells hold a newline): row 2 ends on 7
+    with pytest.raises(DataError, match=r"provided_facts\.csv:7: not UTF-8: .*byte 0xe9") as err:
+        load_mask(path)
+    assert err.value.path == str(path) and err.value.line == 7
+
+
 def test_folder_loads_every_archetype_file(tmp_path: Path) -> None:
     write_csv(tmp_path / "statistics.csv", NUM_COLS, [numerical_row(1)])
     write_csv(tmp_path / "provided_facts.csv", columns_for("provided_facts"), [binary_row(1)])

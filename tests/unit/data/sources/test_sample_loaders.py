@@ -131,6 +131,42 @@ def test_malformed_line_names_file_and_line(tmp_path: Path) -> None:
     assert err.value.line == 3 and str(path) in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("loader", "row"),
+    [
+        (load_messages, chat(2)),
+        (load_prompt_completion, {"prompt": "a", "completion": "b"}),
+        (load_alpaca, {"instruction": "a", "input": "", "output": "b"}),
+        (load_dolly, {"instruction": "a", "context": "", "response": "b", "category": "c"}),
+        (load_samples, chat(2)),
+    ],
+)
+def test_invalid_utf8_names_file_and_line(tmp_path: Path, loader: object, row: dict) -> None:
+    path = tmp_path / "latin1.jsonl"
+    rows = [row, {**row, "canary": "caf\u00e9"}]
+    path.write_bytes(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("latin-1")
+    )
+    with pytest.raises(DataError, match=r"latin1\.jsonl:2: not UTF-8: .*byte 0xe9") as err:
+        loader(path)  # type: ignore[operator]
+    assert err.value.path == str(path) and err.value.line == 2
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_invalid_utf8_in_a_json_list_or_csv_names_the_line(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"alpaca{suffix}"
+    if suffix == ".json":  # the list is sniffed from the first bytes, then parsed whole
+        text = (
+            '[\n  {"instruction": "a", "input": "", "output": "b"},\n  {"instruction": "\xe9"}\n]\n'
+        )
+    else:
+        text = "instruction,input,output\na,,b\n\xe9,,b\n"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=rf"alpaca{suffix}:3: not UTF-8") as err:
+        load_samples(path)
+    assert err.value.line == 3
+
+
 def test_bad_role_and_empty_output(tmp_path: Path) -> None:
     row = {"messages": [{"role": "wizard", "content": "hi"}]}
     with pytest.raises(DataError, match="role"):
