@@ -49,6 +49,7 @@ def _files(module: str) -> list[Path]:
     return [file] if file.is_file() else []
 
 
+@functools.cache
 def _normalized(path: Path) -> str:
     """The file's syntax tree without docstrings (comments and layout never reach it)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))

@@ -159,6 +159,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("dem_claim", claims, ids=claims)
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember the grid conditions the selected tests read (built up front, shared between
     xdist workers); GPU tests share one xdist group, so `--dist loadgroup` keeps them on one

@@ -42,11 +42,17 @@ def register(subparsers: Any) -> None:
         "cache", help="list or remove cached artifacts (adapters, generations, verdicts, ...)"
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    ls = sub.add_parser("ls", help="list artifacts: key, kind, size, age, what built them")
+    ls = sub.add_parser(
+        "ls", help="list artifacts: key, kind, size, age, what built them, what the key covers"
+    )
+    show = sub.add_parser(
+        "show", help="everything one artifact's key covers (parts, library versions, dem code)"
+    )
+    show.add_argument("key", help="a key prefix (at least 4 hex digits)")
     rm = sub.add_parser("rm", help="remove artifacts by key prefix or by age")
     rm.add_argument("keys", nargs="*", help="key prefixes (at least 4 hex digits)")
     rm.add_argument("--older-than", default=None, help="remove artifacts older than e.g. 7d, 12h")
-    for p in (ls, rm):
+    for p in (ls, show, rm):
         p.add_argument(
             "--cache",
             "--cache-dir",
@@ -56,6 +62,7 @@ def register(subparsers: Any) -> None:
             help="cache folder (default: $DEM_CACHE, else the user cache folder)",
         )
     ls.set_defaults(func=run_ls)
+    show.set_defaults(func=run_show)
     rm.set_defaults(func=run_rm)
 
 
@@ -73,12 +80,37 @@ def run_ls(args: argparse.Namespace) -> int:
             human_size(a.meta.get("size_bytes", 0)),
             human_age(now - a.meta.get("built_at", now)),
             a.meta.get("describe", ""),
+            covers(a.meta),
         )
         for a in arts
     ]
-    print(format_table(("key", "kind", "size", "age", "built from"), rows))
+    print(format_table(("key", "kind", "size", "age", "built from", "key covers"), rows))
     total = sum(a.meta.get("size_bytes", 0) for a in arts)
     print(f"{len(arts)} artifacts, {human_size(total)} in {store.base}")
+    return 0
+
+
+def covers(meta: dict[str, Any]) -> str:
+    """What an artifact's key was computed from, in brief: its parts and the dem code."""
+    code = meta.get("code") or {}
+    parts = ", ".join(sorted(meta.get("parts", {})))
+    return f"{parts}; dem code {code.get('sha256', '?')[:8]}" if code else parts
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import json
+
+    from dem.store import ArtifactStore
+
+    found = ArtifactStore(args.cache).find(args.key)
+    if len(found) != 1:
+        raise ConfigError(
+            "key", f"{args.key!r} matches {len(found)} artifacts; give a longer prefix"
+        )
+    meta = found[0].meta
+    shown = {k: meta.get(k) for k in ("key", "kind", "describe", "parts", "versions", "code")}
+    shown |= {"path": str(found[0].path), "host": meta.get("host"), "files": meta.get("files")}
+    print(json.dumps(shown, indent=2, sort_keys=True))
     return 0
 
 

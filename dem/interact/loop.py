@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dem.errors import ConfigError
+from dem.errors import ConfigError, DataError
 from dem.fields import help_field
 from dem.interact.profiles import ORGANISM
 from dem.interact.selection import TRAINERS
@@ -117,11 +117,12 @@ class InteractionSpec:
         if self.scenarios != ORGANISM:
             from dem.interact.scenarios import scenario_file
 
-            need(
-                scenario_file(self.scenarios).is_file(),
-                "scenarios",
-                f"{self.scenarios} is neither 'organism' nor a file",
-            )
+            try:
+                scenario_file(self.scenarios)
+            except DataError as exc:
+                raise ConfigError(
+                    "scenarios", f"{self.scenarios!r} is neither 'organism' nor a file ({exc})"
+                ) from None
         try:
             self.train_spec()
         except ConfigError as exc:

@@ -112,3 +112,34 @@ def test_mix_ratio_grid_runs_reports_and_resumes(pytester, tiny, tmp_path):
         outcomes.get("failed"),
     )
     assert sorted(p.name for p in cache.glob("*/*") if p.is_dir()) == built
+
+
+def test_the_plugin_is_inert_in_a_run_that_does_not_use_dem(pytester, tmp_path):
+    """A project that has dem installed but never uses it: its tests pass, and dem imports
+    neither torch nor transformers nor its experiment stack, and reads no preset."""
+    record = tmp_path / "modules.txt"
+    pytester.makeconftest(
+        f"""
+import sys
+
+def pytest_sessionfinish(session):
+    with open({str(record)!r}, "w") as fh:
+        fh.write("\\n".join(sorted(sys.modules)))
+"""
+    )
+    pytester.makepyfile("def test_unrelated():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0
+    loaded = set(record.read_text().split())
+    assert "dem.pytest_plugin" in loaded  # the plugin is there ...
+    heavy = {"torch", "transformers", "trl", "peft", "numpy", "dem.experiments", "dem.models"}
+    assert not heavy & loaded  # ... and costs nothing
+
+
+def test_a_dem_option_is_validated_at_once(pytester):
+    """Given a dem option, configuration errors are usage errors before any test runs, also
+    in a run that selects no dem test."""
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess("--dem-seeds", "a,b", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*dem: seeds*not a comma-separated list of integers*"])

@@ -221,3 +221,86 @@ def test_artifact_files_and_folders_follow_the_umask(
         **{str(p): file_mode for p in files},
         **{str(p): folder_mode for p in folders},
     }
+
+
+def _hold_lock(root: str, key: str, ready, release) -> None:
+    from filelock import FileLock
+
+    with FileLock(str(Path(root) / "cache" / "artifacts" / ".locks" / f"{key}.lock")):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_key_another_process_builds_is_skipped_without_waiting(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "cache")
+    key = store.key("demo", PARTS)
+    (store.base / ".locks").mkdir(parents=True)
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), key, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        start = time.time()
+        assert (
+            store.get_or_build("demo", PARTS, _build_slowly(str(tmp_path), 0), wait=False) is None
+        )
+        assert time.time() - start < 5 and _count_builds(tmp_path) == 0
+    finally:
+        release.set()
+        holder.join(30)
+    art = store.get_or_build("demo", PARTS, _build_slowly(str(tmp_path), 0), wait=False)
+    assert art is not None and not art.reused
+
+
+def test_losing_the_rename_race_reuses_the_winner(tmp_path: Path) -> None:
+    """Two nodes whose locks do not see each other both build; the first rename commits and
+    the second build is discarded in favour of the winner's artifact."""
+    store, other = ArtifactStore(tmp_path / "cache"), ArtifactStore(tmp_path / "cache")
+
+    def build_while_other_commits(folder: Path) -> dict:
+        (folder / "payload.txt").write_text("loser")
+        # the other node finishes first (its lock is a no-op here: a lock-less file system)
+        other._build("demo", other.key("demo", PARTS), PARTS, _build_slowly(str(tmp_path), 0), "")
+        return {}
+
+    art = store._build("demo", store.key("demo", PARTS), PARTS, build_while_other_commits, "")
+    assert art.reused and (art.path / "payload.txt").read_text() == "made once"
+    assert (art.path / MARKER).is_file() and not any((store.base / ".tmp").iterdir())
+
+
+def test_sweep_deletes_only_what_cannot_be_live(tmp_path: Path) -> None:
+    from dem.store import _host
+
+    store = ArtifactStore(tmp_path / "cache")
+    tmp = store.base / ".tmp"
+    dead_pid = _dead_pid()
+    folders = {
+        "dead_here": tmp / f"{'a' * 64}.{_host()}-{dead_pid}.x1",
+        "live_here": tmp / f"{'b' * 64}.{_host()}-{os.getpid()}.x2",
+        "fresh_elsewhere": tmp / f"{'c' * 64}.otherhost-123.x3",
+        "stale_elsewhere": tmp / f"{'d' * 64}.otherhost-456.x4",
+        "markerless": store.base / "demo" / ("e" * 64),
+    }
+    for folder in folders.values():
+        folder.mkdir(parents=True)
+        (folder / "part").write_text("x")
+    old = time.time() - 3 * 24 * 3600
+    for path in (folders["stale_elsewhere"], folders["stale_elsewhere"] / "part"):
+        os.utime(path, (old, old))
+    os.utime(folders["live_here"] / "part", (old, old))  # old but its process runs: kept
+    gone = {p.name for p in store.sweep()}
+    assert gone == {folders[k].name for k in ("dead_here", "stale_elsewhere", "markerless")}
+    assert folders["live_here"].exists() and folders["fresh_elsewhere"].exists()
+
+
+def _dead_pid() -> int:
+    proc = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
+    proc.start()
+    proc.join()
+    return proc.pid
+
+
+def test_store_id_is_created_once(tmp_path: Path) -> None:
+    first = ArtifactStore(tmp_path / "cache").store_id()
+    assert ArtifactStore(tmp_path / "cache").store_id() == first and len(first) == 32

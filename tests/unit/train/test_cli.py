@@ -89,6 +89,13 @@ def test_cache_ls_and_rm(tiny_model_dir, files, tmp_path, capsys) -> None:
     key = json.loads((tmp_path / "a" / "artifact.json").read_text())["key"]
     assert key[:12] in listing and "adapter" in listing and "sft" in listing
     assert "1 artifacts" in listing
+    assert "data_sha256" in listing and "dem code" in listing  # what the key covers
+
+    assert main(["cache", "show", key[:8], *cache]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["key"] == key and shown["parts"]["method"] == "sft"
+    assert shown["code"]["modules"] == ["dem.train", "dem.models", "dem.data.records"]
+    assert set(shown["versions"]) >= {"torch", "transformers", "peft", "trl"}
 
     assert main(["cache", "rm", key[:8], *cache]) == 0
     assert f"removed {key[:12]}" in capsys.readouterr().out
