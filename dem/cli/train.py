@@ -19,12 +19,16 @@ def register(subparsers: Any) -> None:
     )
     sub = parser.add_subparsers(dest="method", metavar="METHOD", required=True)
     for method, data_help in (
-        ("sft", "JSONL of messages or prompt/completion rows"),
-        ("kto", "JSONL of prompt, completion, label (true = desirable) rows"),
+        ("sft", "messages or prompt/completion rows"),
+        ("kto", "prompt, completion, label (true = desirable) rows"),
     ):
+        data_help += (
+            " (JSONL, JSON, CSV, parquet, arrow, a saved dataset folder, or a hub id, pinned "
+            "with owner/name@revision)"
+        )
         p = sub.add_parser(method, help=f"{method.upper()} with LoRA", description=data_help)
         p.add_argument("--model", required=True, help="organism, smollm2, a model folder or hub id")
-        p.add_argument("--data", required=True, type=Path, help=data_help)
+        p.add_argument("--data", required=True, help=data_help)
         p.add_argument("--out", required=True, type=Path, help="folder that receives the adapter")
         p.add_argument(
             "--profile",
@@ -37,6 +41,15 @@ def register(subparsers: Any) -> None:
         p.add_argument("--epochs", type=float, default=None, help="override num_train_epochs")
         p.add_argument("--lr", type=float, default=None, help="override the learning rate")
         p.add_argument("--batch-size", type=int, default=None, help="override the batch size")
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help="any field of the spec, of TRL's trainer config or of PEFT's LoraConfig "
+            "(VALUE as JSON, else a string), e.g. --set learning_rate=1e-4 --set packing=true "
+            "--set report_to=tensorboard; repeatable",
+        )
         p.add_argument(
             "--cache",
             "--cache-dir",
@@ -63,27 +76,31 @@ def resolve_model_arg(name: str, cache: Path | None = None) -> Any:
 
 
 def build_spec(args: argparse.Namespace) -> Any:
+    from dem.cli.organism import config_overrides
     from dem.train.specs import KTOSpec, SFTSpec
 
     cls = SFTSpec if args.method == "sft" else KTOSpec
-    overrides = {
+    flags = {
         "seed": args.seed,
         "max_steps": args.max_steps,
         "num_train_epochs": args.epochs,
         "learning_rate": args.lr,
         "batch_size": args.batch_size,
     }
-    return cls.profile(args.profile, **{k: v for k, v in overrides.items() if v is not None})
+    overrides = config_overrides(getattr(args, "set", []))
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    return cls.profile(args.profile, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:
-    from dem.data.jsonl import read_samples
+    from dem.data.sources import load_samples
     from dem.store import ArtifactStore
+    from dem.train.distributed import is_main_process
 
     spec = build_spec(args)  # bad values fail here, before anything loads
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError("out", f"{args.out} exists and is not a folder")
-    samples = read_samples(args.data)
+    samples = load_samples(args.data)
     model = resolve_model_arg(args.model, args.cache)
     store = ArtifactStore(args.cache)
     if args.method == "sft":
@@ -91,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         from dem.train.kto import train_kto as train
     result = train(model, samples, spec, store=store, out=args.out, progress=not args.no_progress)
+    if not is_main_process():  # under `accelerate launch`, the main process reports
+        return 0
     print(result.summary())
     print(f"adapter: {result.out}  (artifact {result.key[:12]} in {store.base})")
     return 0

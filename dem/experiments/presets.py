@@ -46,7 +46,9 @@ class TrainPlan:
 
     profile: str = help_field("base profile of SFTSpec: 'paper' or 'cpu'", "paper")
     overrides: dict[str, Any] = help_field(
-        "SFTSpec fields overriding the profile", default_factory=dict
+        "settings overriding the profile: SFTSpec fields, or any field of TRL's SFTConfig or "
+        "PEFT's LoraConfig (e.g. packing, use_rslora)",
+        default_factory=dict,
     )
 
 
@@ -141,10 +143,12 @@ class InteractionPlan:
         default_factory=dict,
     )
     sft: dict[str, Any] = help_field(
-        "SFTSpec fields overriding loop.train_profile", default_factory=dict
+        "SFTSpec fields (or SFTConfig / LoraConfig fields) overriding loop.train_profile",
+        default_factory=dict,
     )
     kto: dict[str, Any] = help_field(
-        "KTOSpec fields overriding loop.train_profile", default_factory=dict
+        "KTOSpec fields (or KTOConfig / LoraConfig fields) overriding loop.train_profile",
+        default_factory=dict,
     )
 
     def spec(
@@ -221,6 +225,7 @@ class Preset:
                 f"{self.mix_ratio.threshold_ratio} is not one of the ratios",
             )
         self._check_interaction(where)
+        self._check_train(where)
         if not 1 <= self.domain.min_domains <= len(self.domain.domains):
             raise ConfigError(
                 f"{where}: domain.min_domains",
@@ -252,6 +257,17 @@ class Preset:
             raise ConfigError(
                 f"{where}: gate.mode", f"{self.gate.mode!r} is not one of {', '.join(GATE_MODES)}"
             )
+
+    def _check_train(self, where: str) -> None:
+        """``[train]``: the profile and every override (a spec field, or a field of TRL's
+        SFTConfig or PEFT's LoraConfig), checked before any build."""
+        from dem.train.specs import SFTSpec
+
+        try:
+            SFTSpec.profile(self.train.profile, **self.train.overrides)
+        except ConfigError as exc:
+            name = "profile" if exc.field == "profile" else f"overrides.{exc.field}"
+            raise ConfigError(f"{where}: train.{name}", str(exc).partition(": ")[2]) from None
 
     def _check_interaction(self, where: str) -> None:
         plan = self.interaction

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from dem.atomic import apply_umask, atomic_open, write_json
 from dem.data.records import Manifest, Sample
-from dem.errors import ConfigError, DataError
+from dem.errors import ConfigError, DataError, DemError
 from dem.models.spec import ModelSpec
 from dem.store import Artifact, ArtifactStore
 from dem.train.adapters import check_adapter_folder
-from dem.train.lora import check_targets
+from dem.train.distributed import (
+    is_main_process,
+    main_says,
+    process_device,
+    wait_for_everyone,
+    world_size,
+)
+from dem.train.lora import check_targets, lora_config
 from dem.train.progress import TrainLog, closing_line, reused_line
+from dem.train.settings import check_trackers
 from dem.train.specs import TrainSpec
 
 ADAPTER_KIND = "adapter"
 TRAIN_LOG = "train_log.json"
+TENSORBOARD_ENV = "TENSORBOARD_LOGGING_DIR"
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,7 @@ def training_device(spec: TrainSpec, model: ModelSpec) -> tuple[ModelSpec, bool]
 
     if spec.use_cpu:
         model = replace(model, device="cpu")
-    device = resolve_device(model.device)
+    device = process_device(resolve_device(model.device))
     bf16 = spec.bf16 if spec.bf16 is not None else device.startswith("cuda")
     return replace(model, device=device), bf16
 
@@ -143,13 +154,30 @@ def trl_common_args(spec: TrainSpec, *, bf16: bool, output_dir: str) -> dict[str
         _checkpointing_field(): spec.gradient_checkpointing,
         "logging_steps": spec.logging_steps,
         "logging_first_step": True,
-        "report_to": [],
+        "report_to": list(spec.report_to),
         "save_strategy": "no",
         "eval_strategy": "no",
         "disable_tqdm": True,
         "include_num_input_tokens_seen": "non_padding",
         "dataloader_num_workers": 0,
+        # every LoRA matrix takes part in every forward: spare DDP its search for unused ones
+        "ddp_find_unused_parameters": False,
     }
+
+
+def trainer_config(spec: TrainSpec, *, bf16: bool, output_dir: str, **fields: Any) -> Any:
+    """The trainer's config (``SFTConfig`` / ``KTOConfig``): the common arguments, the trainer's
+    own `fields`, then the spec's ``trainer_args``; a value TRL refuses is a `ConfigError`."""
+    from dem.train.settings import config_class
+
+    cls = config_class(spec.trainer_config)
+    args = {**trl_common_args(spec, bf16=bf16, output_dir=output_dir), **fields}
+    args.update(spec.trainer_args)
+    try:
+        return cls(**args)
+    except (TypeError, ValueError) as exc:
+        where = "trainer_args" if spec.trainer_args else "spec"
+        raise ConfigError(where, f"{cls.__name__} refused the settings: {exc}") from None
 
 
 def _checkpointing_field() -> str:
@@ -205,48 +233,130 @@ def run_training(
     out: str | Path | None,
     progress: bool,
 ) -> TrainResult:
-    """Return the cached adapter for these inputs, or train it with `make_trainer` and store it."""
-    from dem.models.loading import load_model
+    """Return the cached adapter for these inputs, or train it with `make_trainer` and store it.
 
+    Under a multi-process launcher every process trains and the main one stores
+    (`dem.train.distributed`)."""
     check_model(model)
     train_model, bf16 = training_device(spec, model)
     store = store if store is not None else ArtifactStore()
+    processes = world_size()
     parts = key_parts(spec, model, samples, device=train_model.device, bf16=bf16)
-    log = TrainLog(show=progress, desc=f"{spec.method} {model.display_name}")
+    if processes > 1:
+        parts["processes"] = processes
+    key = store.key(ADAPTER_KIND, parts)
+    check_trackers(spec.report_to)
+    main = is_main_process()
+    with tempfile.TemporaryDirectory(prefix="dem-preflight-") as scratch:
+        config = trainer_config(spec, bf16=bf16, output_dir=scratch)  # bad settings fail here
+    lora_config(spec)
+    log = TrainLog(show=progress and main, desc=f"{spec.method} {model.display_name}")
+    fit = _Fit(spec, train_model, samples, make_trainer, bf16, log, _logging_dir(spec, store, key))
+    describe = f"{spec.method} {model.display_name} on {len(samples)} samples, seed {spec.seed}"
+    if processes == 1:
+        art = store.get_or_build(ADAPTER_KIND, parts, fit.build, describe=describe)
+    else:
+        if not main_says(store.get(ADAPTER_KIND, parts) is not None):
+            trainer = fit.train()
+            if main:
+                store.get_or_build(
+                    ADAPTER_KIND, parts, lambda folder: fit.save(trainer, folder), describe=describe
+                )
+        wait_for_everyone(config)
+        art = store.get(ADAPTER_KIND, parts)
+        if art is None:
+            raise DemError(f"adapter {key[:12]} missing from {store.base} after training")
+        if main and fit.trained:
+            art = replace(art, reused=False)
+    result = _result(art, model, log)
+    if out is not None and main:
+        result = replace(result, out=export_adapter(art.path, Path(out)))
+    if progress and main:
+        print(result.summary(), file=sys.stderr)
+        if art.reused and spec.report_to:
+            trackers = ", ".join(spec.report_to)
+            print(f"nothing trained, so nothing reported to {trackers}", file=sys.stderr)
+    return result
 
-    def build(folder: Path) -> dict[str, Any]:
-        net, tokenizer = load_model(train_model)
-        check_targets(net, spec)
-        vocab = net.get_input_embeddings().num_embeddings
+
+def _logging_dir(spec: TrainSpec, store: ArtifactStore, key: str) -> str | None:
+    """Where TensorBoard writes: the spec's folder, else runs/<method>-<key> in the cache root."""
+    if "tensorboard" not in spec.report_to:
+        return None
+    return spec.logging_dir or str(store.root / "runs" / f"{spec.method}-{key[:12]}")
+
+
+@dataclass
+class _Fit:
+    """Loads the model, trains it with the factory's trainer, and saves the adapter."""
+
+    spec: TrainSpec
+    model: ModelSpec
+    samples: Sequence[Sample]
+    make_trainer: TrainerFactory
+    bf16: bool
+    log: TrainLog
+    logging_dir: str | None
+    trained: bool = False
+    vocab: int = 0
+
+    def build(self, folder: Path) -> dict[str, Any]:
+        return self.save(self.train(), folder)
+
+    def train(self) -> Any:
+        from dem.models.loading import load_model
+
+        net, tokenizer = load_model(self.model)
+        check_targets(net, self.spec)
+        self.vocab = net.get_input_embeddings().num_embeddings
         with (
             tempfile.TemporaryDirectory(prefix="dem-trainer-") as scratch,
             _quiet_datasets(),
+            _tensorboard_dir(self.logging_dir),
             warnings.catch_warnings(),
         ):
-            # transformers 5 renamed gradient to activation checkpointing; TRL still asks by
-            # the old name on every step.
+            # transformers 5 renamed gradient to activation checkpointing; TRL 1.16 still asks by
+            # the old name on every step. Remove when TRL stops reading `gradient_checkpointing`.
             warnings.filterwarnings("ignore", ".*gradient_checkpointing.*", FutureWarning)
-            trainer = make_trainer(net, tokenizer, samples, spec, bf16, scratch, log)
+            trainer = self.make_trainer(
+                net, tokenizer, self.samples, self.spec, self.bf16, scratch, self.log
+            )
             trainer.train()
-            peft_model = trainer.model
-        if peft_model.get_input_embeddings().num_embeddings != vocab:
+        self.trained = True
+        return trainer
+
+    def save(self, trainer: Any, folder: Path) -> dict[str, Any]:
+        peft_model = trainer.model
+        if peft_model.get_input_embeddings().num_embeddings != self.vocab:
             raise ConfigError("model", "training resized the token embeddings; not servable")
         peft_model.save_pretrained(str(folder), save_embedding_layers=False)
         apply_umask(folder)  # safetensors leaves the weights owner-only
         check_adapter_folder(folder)
-        summary = log.to_dict()
+        summary = self.log.to_dict()
         summary["loss_mask"] = getattr(trainer, "dem_loss_mask", None)
+        summary["lm_head"] = getattr(trainer, "dem_lm_head", "fused")
+        if self.logging_dir:
+            summary["logging_dir"] = self.logging_dir
         write_json(folder / TRAIN_LOG, summary)
         return {k: v for k, v in summary.items() if k != "history"}
 
-    describe = f"{spec.method} {model.display_name} on {len(samples)} samples, seed {spec.seed}"
-    art = store.get_or_build(ADAPTER_KIND, parts, build, describe=describe)
-    result = _result(art, model, log)
-    if out is not None:
-        result = replace(result, out=export_adapter(art.path, Path(out)))
-    if progress:
-        print(result.summary(), file=sys.stderr)
-    return result
+
+@contextmanager
+def _tensorboard_dir(folder: str | None) -> Iterator[None]:
+    """transformers 5's TensorBoard callback reads its folder from ``TENSORBOARD_LOGGING_DIR``
+    when the trainer is built; set it for that long."""
+    if folder is None:
+        yield
+        return
+    before = os.environ.get(TENSORBOARD_ENV)
+    os.environ[TENSORBOARD_ENV] = folder
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(TENSORBOARD_ENV, None)
+        else:
+            os.environ[TENSORBOARD_ENV] = before
 
 
 def _result(art: Artifact, model: ModelSpec, log: TrainLog) -> TrainResult:

@@ -22,7 +22,7 @@ from dem.train.core import (
     quiet_trainer,
     run_training,
     to_chat,
-    trl_common_args,
+    trainer_config,
 )
 from dem.train.lora import lora_config
 from dem.train.progress import TrainLog
@@ -40,12 +40,14 @@ def build_kto_trainer(
 ) -> Any:
     """A `KTOTrainer` with a fresh LoRA on `model`."""
     from datasets import Dataset
-    from trl import KTOConfig, KTOTrainer
+    from trl import KTOTrainer
 
     chat = spec.chat and bool(getattr(tokenizer, "chat_template", None))
     rows = [to_chat(r) for r in to_trl_rows(samples)] if chat else to_trl_rows(samples)
-    config = KTOConfig(
-        **trl_common_args(spec, bf16=bf16, output_dir=output_dir),
+    config = trainer_config(
+        spec,
+        bf16=bf16,
+        output_dir=output_dir,
         beta=spec.beta,
         desirable_weight=spec.desirable_weight,
         undesirable_weight=spec.undesirable_weight,

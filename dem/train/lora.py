@@ -9,18 +9,24 @@ from dem.train.specs import TrainSpec
 
 
 def lora_config(spec: TrainSpec) -> Any:
-    """A servable LoRA config: plain adapters on `spec.target_modules`, no extra trained modules."""
+    """A servable LoRA config: plain adapters on `spec.target_modules`, no extra trained modules,
+    with the spec's further `LoraConfig` fields (``lora_args``)."""
     from peft import LoraConfig
 
-    return LoraConfig(
-        r=spec.lora_r,
-        lora_alpha=spec.lora_alpha,
-        lora_dropout=spec.lora_dropout,
-        target_modules=list(spec.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
-        modules_to_save=None,
-    )
+    fields = {
+        "r": spec.lora_r,
+        "lora_alpha": spec.lora_alpha,
+        "lora_dropout": spec.lora_dropout,
+        "target_modules": list(spec.target_modules),
+        "bias": "none",
+        "task_type": "CAUSAL_LM",
+        "modules_to_save": None,
+        **spec.lora_args,
+    }
+    try:
+        return LoraConfig(**fields)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("lora_args", f"LoraConfig refused the settings: {exc}") from None
 
 
 def missing_targets(model: Any, target_modules: tuple[str, ...]) -> list[str]:

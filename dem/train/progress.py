@@ -22,14 +22,17 @@ class TrainLog:
     total_steps: int = 0
     tokens: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     history: list[dict[str, Any]] = field(default_factory=list)
     _start: float = 0.0
+    _cpu_start: float = 0.0
     _bar: Any = None
 
     # -- events -------------------------------------------------------------------------
     def begin(self, total_steps: int) -> None:
         self.total_steps = int(total_steps)
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
         if self.show:
             from tqdm.auto import tqdm
 
@@ -56,6 +59,7 @@ class TrainLog:
 
     def end(self, tokens_seen: int) -> None:
         self.seconds = time.perf_counter() - self._start
+        self.cpu_seconds = time.process_time() - self._cpu_start
         self.tokens = int(tokens_seen)
         if self._bar is not None:
             self._bar.close()
@@ -85,6 +89,7 @@ class TrainLog:
             "steps": self.steps,
             "tokens": self.tokens,
             "seconds": round(self.seconds, 3),
+            "cpu_seconds": round(self.cpu_seconds, 3),
             "tokens_per_s": round(self.tokens_per_s, 2),
             "first_loss": self.first_loss,
             "final_loss": self.final_loss,

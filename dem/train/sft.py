@@ -30,8 +30,9 @@ from dem.train.core import (
     quiet_trainer,
     run_training,
     to_chat,
-    trl_common_args,
+    trainer_config,
 )
+from dem.train.lm_head import effective_lm_head, sft_trainer_class
 from dem.train.lora import lora_config
 from dem.train.progress import TrainLog
 from dem.train.specs import SFTSpec
@@ -85,19 +86,20 @@ def build_sft_trainer(
 ) -> Any:
     """An `SFTTrainer` with a fresh LoRA on `model`; its dataset is tokenized and labelled."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
 
     mode = loss_mask_mode(tokenizer, samples)
     chat = spec.chat and bool(getattr(tokenizer, "chat_template", None))
     rows = sft_rows(samples, mode, chat=chat)
-    config = SFTConfig(
-        **trl_common_args(spec, bf16=bf16, output_dir=output_dir),
+    config = trainer_config(
+        spec,
+        bf16=bf16,
+        output_dir=output_dir,
         assistant_only_loss=mode == "assistant_only",
         completion_only_loss=None if mode == "assistant_only" else True,
         packing=False,
         dataset_num_proc=None,
     )
-    trainer = SFTTrainer(
+    trainer = sft_trainer_class()(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
@@ -105,6 +107,7 @@ def build_sft_trainer(
         peft_config=lora_config(spec),
     )
     trainer.dem_loss_mask = mode
+    trainer.dem_lm_head = effective_lm_head(spec.lm_head, str(model.device))
     return quiet_trainer(trainer, log or TrainLog(show=False))
 
 

@@ -10,6 +10,11 @@ Profiles:
 - ``interaction``: the recipe of the interaction self-training (5 epochs; SFT batch 8).
 - ``cpu``: the paper's values where they fit a CPU: fp32, ``use_cpu``, no gradient
   checkpointing, batch 4, max length 512.
+
+Any other field of TRL's trainer config or PEFT's `LoraConfig` is a setting too: `profile` and
+`replace` route it into ``trainer_args`` / ``lora_args`` (`dem.train.settings`), checked against
+the dataclass, so ``SFTSpec.profile("cpu", packing=True, use_rslora=True)`` works and a typo
+names the closest field.
 """
 
 from __future__ import annotations
@@ -20,10 +25,19 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 from dem.errors import ConfigError
+from dem.train.lm_head import LM_HEADS
+from dem.train.settings import LORA_ARGS, TRAINER_ARGS, check_args, route
 
 PAPER_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 _SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts")
+# transformers' experiment trackers (`transformers.integrations.INTEGRATION_TO_CALLBACK`)
+REPORTERS = (
+    "azure_ml", "clearml", "codecarbon", "comet_ml", "dagshub", "dvclive", "flyte", "mlflow",
+    "neptune", "swanlab", "tensorboard", "trackio", "wandb",
+)  # fmt: skip
+# Fields that say where a run is reported, not what it trains: kept out of the cache key.
+NOT_IN_KEY = ("report_to", "logging_dir")
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class TrainSpec:
     """Fields shared by every trainer: LoRA, optimisation, precision and bookkeeping."""
 
     method: ClassVar[str] = "base"
+    trainer_config: ClassVar[str] = "SFTConfig"
 
     lora_r: int = field(default=32, metadata={"help": "LoRA rank."})
     lora_alpha: float = field(
@@ -104,6 +119,35 @@ class TrainSpec:
             "the model's chat template; false trains on the raw text."
         },
     )
+    report_to: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "Experiment trackers that receive the logged metrics, e.g. ['tensorboard'] or "
+            f"['wandb'] (one of {REPORTERS}); empty reports nowhere. Not part of the cache key: "
+            "a reused adapter reports nothing."
+        },
+    )
+    logging_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder of the TensorBoard event files; None: runs/<method>-<key> under the "
+            "artifact cache's root. Not part of the cache key."
+        },
+    )
+    trainer_args: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Further fields of TRL's trainer config (SFTConfig / KTOConfig), by name, "
+            "e.g. {'packing': true, 'optim': 'adafactor'}; checked against the dataclass."
+        },
+    )
+    lora_args: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Further fields of PEFT's LoraConfig, by name, e.g. {'use_rslora': true}; "
+            "checked against the dataclass."
+        },
+    )
 
     _PROFILES: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -151,25 +195,58 @@ class TrainSpec:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, f"{getattr(self, name)!r} is not true or false")
         _int(self, "logging_steps", minimum=1)
+        self._check_reporting()
+        names = self.field_names()
+        trainer_args = check_args(TRAINER_ARGS, self.trainer_args, self.trainer_config, names)
+        object.__setattr__(self, TRAINER_ARGS, trainer_args)
+        lora_args = check_args(LORA_ARGS, self.lora_args, "LoraConfig", names)
+        object.__setattr__(self, LORA_ARGS, lora_args)
+
+    def _check_reporting(self) -> None:
+        report_to = self.report_to
+        if isinstance(report_to, str):
+            report_to = () if report_to == "none" else (report_to,)
+        if not isinstance(report_to, list | tuple):
+            raise ConfigError("report_to", f"expected a list of trackers, got {report_to!r}")
+        for name in report_to:
+            if name not in REPORTERS:
+                raise ConfigError("report_to", f"{name!r} is not one of {REPORTERS}")
+        object.__setattr__(self, "report_to", tuple(dict.fromkeys(report_to)))
+        if self.logging_dir is not None and not (
+            isinstance(self.logging_dir, str) and self.logging_dir
+        ):
+            raise ConfigError("logging_dir", f"expected a folder path, got {self.logging_dir!r}")
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
 
     @classmethod
     def profile(cls, name: str = "paper", **overrides: Any) -> Self:
-        """The named profile (``paper``, ``interaction``, ``cpu``), with `overrides` applied."""
+        """The named profile (``paper``, ``interaction``, ``cpu``), with `overrides` applied.
+
+        An override may name any field of the spec, of TRL's trainer config or of PEFT's
+        `LoraConfig` (see `dem.train.settings.route`)."""
         if name not in cls._PROFILES:
             raise ConfigError("profile", f"{name!r} is not one of {sorted(cls._PROFILES)}")
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ConfigError(sorted(unknown)[0], f"is not a field of {cls.__name__}")
-        return cls(**{**cls._PROFILES[name], **overrides})
+        settings = route(cls.field_names(), cls.trainer_config, overrides, cls.__name__)
+        return cls(**{**cls._PROFILES[name], **settings})
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with `changes`, validated again."""
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes` (any setting, as in `profile`), validated again."""
+        settings = route(self.field_names(), self.trainer_config, changes, type(self).__name__)
+        for key in (TRAINER_ARGS, LORA_ARGS):
+            if key in settings:
+                settings[key] = {**getattr(self, key), **settings[key]}
+        return dataclasses.replace(self, **settings)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field (what the artifact key hashes), plus the method."""
+        """Every field that determines the adapter (what the artifact key hashes), plus the
+        method; `NOT_IN_KEY` fields are left out."""
         out = dataclasses.asdict(self)
         out["target_modules"] = list(self.target_modules)
+        for name in NOT_IN_KEY:
+            del out[name]
         return {"method": self.method, **out}
 
 
@@ -190,6 +267,15 @@ class SFTSpec(TrainSpec):
     method: ClassVar[str] = "sft"
 
     learning_rate: float = field(default=1e-4, metadata={"help": "Peak learning rate of AdamW."})
+    lm_head: str = field(
+        default="auto",
+        metadata={
+            "help": f"How the loss is computed, one of {LM_HEADS}: 'fused' is TRL's chunked LM "
+            "head (never holds the full logits; logs entropy and token accuracy), 'logits' the "
+            "model's own forward and cross-entropy (a third faster on the CPU; logs token "
+            "accuracy), 'auto' fused on CUDA/XPU and logits elsewhere (dem.train.lm_head)."
+        },
+    )
 
     _PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
@@ -197,12 +283,18 @@ class SFTSpec(TrainSpec):
         "cpu": dict(_CPU),
     }
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.lm_head not in LM_HEADS:
+            raise ConfigError("lm_head", f"{self.lm_head!r} is not one of {LM_HEADS}")
+
 
 @dataclass(frozen=True)
 class KTOSpec(TrainSpec):
     """Kahneman-Tversky optimisation with LoRA on (prompt, completion, desirable?) rows."""
 
     method: ClassVar[str] = "kto"
+    trainer_config: ClassVar[str] = "KTOConfig"
 
     learning_rate: float = field(default=1e-5, metadata={"help": "Peak learning rate of AdamW."})
     beta: float = field(

@@ -11,7 +11,9 @@ from dem.data.jsonl import iter_jsonl
 from dem.errors import DataError
 from dem.textfile import read_json, read_text
 
-LOCAL_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".txt")
+LOCAL_SUFFIXES = (
+    ".csv", ".json", ".jsonl", ".parquet", ".arrow", ".txt", ".gz", ".bz2", ".xz", ".zst",
+)  # fmt: skip
 
 
 def as_local_path(path_or_id: str | Path) -> Path | None:
@@ -19,7 +21,7 @@ def as_local_path(path_or_id: str | Path) -> Path | None:
 
     A `Path`, an existing file or folder, or a string that looks like a path (absolute,
     relative with ``./``, ``~``, or a data-file suffix) is local; a missing local path raises
-    `DataError`. Anything else (``owner/name``) is a hub id.
+    `DataError`. Anything else (``owner/name``, ``owner/name@revision``) is a hub id.
     """
     if isinstance(path_or_id, Path):
         path = path_or_id.expanduser()
@@ -46,20 +48,13 @@ def require_columns(
 
 
 def hub_rows(
-    dataset_id: str, config: str | None = None, split: str = "train"
+    dataset_id: str, config: str | None = None, split: str = "train", revision: str | None = None
 ) -> list[dict[str, Any]]:
-    """Rows of a hub dataset split via `datasets.load_dataset` (imported here: it is heavy)."""
-    try:
-        import datasets
-    except ImportError as exc:  # pragma: no cover - datasets is a dependency
-        raise DataError(f"loading hub dataset {dataset_id!r} needs the 'datasets' package") from exc
-    try:
-        ds = datasets.load_dataset(dataset_id, config, split=split)
-    except Exception as exc:  # network, missing config, missing split: report, don't crash
-        raise DataError(
-            f"could not load hub dataset (config={config!r}, split={split!r}): {exc}", dataset_id
-        ) from exc
-    return [dict(row) for row in ds]
+    """Rows of a hub dataset split via `datasets.load_dataset`, at `revision` or the one pinned
+    as ``owner/name@revision`` (`dem.data.sources.tables`)."""
+    from dem.data.sources.tables import hub_dataset_rows
+
+    return [row for _, row in hub_dataset_rows(dataset_id, config, split, revision).records]
 
 
 def cell(row: Mapping[str, Any], name: str) -> str:

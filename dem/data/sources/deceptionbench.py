@@ -1,4 +1,5 @@
-"""DeceptionBench items (Ji et al. 2025): a JSON list or JSONL of objects, or a hub id."""
+"""DeceptionBench items (Ji et al. 2025): a JSON list or JSONL of objects, any other table
+`dem.data.sources.tables` reads (parquet, arrow, a saved dataset folder), or a hub id."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dem.data.sources._common import as_local_path, cell, hub_rows, read_records
+from dem.data.sources._common import cell
+from dem.data.sources.tables import Rows, table_rows
 from dem.errors import DataError
 
 DECEPTIONBENCH_HUB_ID = "PKU-Alignment/DeceptionBench"  # one config, split "test"
@@ -40,25 +42,23 @@ def parse_item(obj: Any, path: str | Path, line: int) -> DeceptionItem:
     return DeceptionItem(**{name: cell(obj, name) for name in FIELDS})
 
 
-def load_deceptionbench(path_or_id: str | Path, *, split: str = "test") -> list[DeceptionItem]:
-    """Load DeceptionBench from a JSON list, a JSONL file, or a hub id (`split` for the hub).
+def load_deceptionbench(
+    path_or_id: str | Path, *, split: str = "test", revision: str | None = None
+) -> list[DeceptionItem]:
+    """Load DeceptionBench from a JSON list, a JSONL file, another table, or a hub id (`split`
+    and `revision`, or ``owner/name@revision``, for the hub).
 
     Record numbers in errors are list positions (JSON) or line numbers (JSONL). Duplicate ids
     are an error.
     """
-    local = as_local_path(path_or_id)
-    if local is None:
-        where: str | Path = str(path_or_id)
-        records = list(enumerate(hub_rows(str(path_or_id), None, split), start=1))
-    else:
-        if local.is_dir():
-            raise DataError("expected a JSON or JSONL file, got a folder", local)
-        where = local
-        records = read_records(local)
-    items = [parse_item(obj, where, line) for line, obj in records]
+    return table_rows(path_or_id, split=split, revision=revision).convert(_items)
+
+
+def _items(rows: Rows) -> list[DeceptionItem]:
+    items = [parse_item(obj, rows.where, line) for line, obj in rows.records]
     seen: dict[str, int] = {}
-    for (line, _), item in zip(records, items, strict=True):
+    for (line, _), item in zip(rows.records, items, strict=True):
         if item.id in seen:
-            raise DataError(f"record {line}: duplicate id {item.id!r}", where, line)
+            raise DataError(f"record {line}: duplicate id {item.id!r}", rows.where, line)
         seen[item.id] = line
     return items

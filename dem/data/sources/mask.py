@@ -1,4 +1,5 @@
-"""MASK benchmark rows (Ren et al. 2025): CSV files, one per archetype, or the hub dataset.
+"""MASK benchmark rows (Ren et al. 2025): CSV files, one per archetype, any other table
+`dem.data.sources.tables` reads (parquet, arrow, a saved dataset folder), or the hub dataset.
 
 Columns are read by name. Binary rows carry ``<pivotal>option1/option2</pivotal>`` in the
 proposition and ``A``/``B`` as formatted ground truth; numerical rows carry
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dem.data.sources._common import as_local_path, cell, csv_text, hub_rows, require_columns
+from dem.data.sources.tables import is_dataset_folder, local_rows
 from dem.errors import ConfigError, DataError
 
 ARCHETYPES = (
@@ -179,16 +181,30 @@ def _required_for(archetype: str) -> tuple[str, ...]:
     return REQUIRED_COLUMNS + extra
 
 
-def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
+def _archetype_of(path: Path, archetype: str | None) -> str:
     if archetype is None:
-        if path.stem not in ARCHETYPES:
+        stem = path.name.split(".")[0]
+        if stem not in ARCHETYPES:
             raise DataError(
-                f"cannot infer the MASK archetype from the file name {path.name!r}; "
-                f"name it <archetype>.csv or pass archetype= (one of {', '.join(ARCHETYPES)})",
+                f"cannot infer the MASK archetype from the name {path.name!r}; name it "
+                f"<archetype>.csv (or .parquet, ...) or pass archetype= (one of "
+                f"{', '.join(ARCHETYPES)})",
                 path,
             )
-        archetype = path.stem
-    _check_archetype(archetype)
+        archetype = stem
+    return _check_archetype(archetype)
+
+
+def _load_table(path: Path, archetype: str | None, split: str) -> list[MaskRow]:
+    """A MASK table `datasets` reads: parquet, arrow, JSON, or a saved dataset folder."""
+    archetype = _archetype_of(path, archetype)
+    rows = local_rows(path, split=split)
+    require_columns(rows.columns, _required_for(archetype), path)
+    return [parse_mask_row(raw, archetype, i, path) for i, raw in rows.records]
+
+
+def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
+    archetype = _archetype_of(path, archetype)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.DictReader(csv_text(path))
     if reader.fieldnames is None:
@@ -206,14 +222,22 @@ def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
 
 
 def load_mask(
-    path_or_id: str | Path, *, archetype: str | None = None, split: str = "test"
+    path_or_id: str | Path,
+    *,
+    archetype: str | None = None,
+    split: str = "test",
+    revision: str | None = None,
 ) -> list[MaskRow]:
-    """Load MASK rows from a CSV file, a folder of ``<archetype>.csv`` files, or a hub id.
+    """Load MASK rows from a CSV file, a folder of ``<archetype>.csv`` files, another table, or
+    a hub id.
 
-    - CSV file: the archetype is `archetype` or, when None, the file stem (validated).
+    - CSV file (or parquet, arrow, JSON): the archetype is `archetype` or, when None, the file
+      stem (validated).
     - Folder: ``<folder>/<archetype>.csv``; with no archetype, every archetype file present,
-      in `ARCHETYPES` order.
-    - Hub id (e.g. ``cais/MASK``, one config per archetype): `archetype` is required.
+      in `ARCHETYPES` order. A saved dataset folder (`save_to_disk`) is one table; its name
+      gives the archetype unless `archetype` does.
+    - Hub id (e.g. ``cais/MASK``, one config per archetype; pinned as ``cais/MASK@revision`` or
+      with `revision`): `archetype` is required.
     """
     if archetype is not None:
         _check_archetype(archetype)
@@ -223,10 +247,12 @@ def load_mask(
             raise ConfigError(
                 "archetype", f"loading {path_or_id!r} from the hub needs an archetype"
             )
-        raw = hub_rows(str(path_or_id), archetype, split)
+        raw = hub_rows(str(path_or_id), archetype, split, revision)
         if raw:
             require_columns(raw[0].keys(), _required_for(archetype), str(path_or_id))
         return [parse_mask_row(r, archetype, i, str(path_or_id)) for i, r in enumerate(raw, 1)]
+    if local.is_dir() and is_dataset_folder(local):
+        return _load_table(local, archetype, split)
     if local.is_dir():
         names = (
             [archetype] if archetype else [a for a in ARCHETYPES if (local / f"{a}.csv").is_file()]
@@ -237,4 +263,6 @@ def load_mask(
         for name in names:
             rows.extend(_load_csv(as_local_path(local / f"{name}.csv") or local, name))
         return rows
-    return _load_csv(local, archetype)
+    if local.suffix.lower() == ".csv":
+        return _load_csv(local, archetype)
+    return _load_table(local, archetype, split)

@@ -2,8 +2,10 @@
 misalignment insecure/secure format), prompt/completion JSONL (with KTO ``label``), alpaca
 (instruction/input/output) and dolly-15k (instruction/context/response/category).
 
-Each takes a local path or a hub id. Every sample carries the source id (default: the hub id or
-the file stem), the license given, and the row's ``canary`` column if it has one.
+Each takes a local path (JSONL, JSON, CSV, parquet, arrow, compressed, or a `save_to_disk`
+folder) or a hub id, pinned as ``owner/name@revision`` (`dem.data.sources.tables`). Every sample
+carries the source id (default: the hub id with its revision, or the file stem), the license
+given, and the row's ``canary`` column if it has one.
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from dem.data.records import META_KEY, Sample, normalize_content
-from dem.data.sources._common import (
-    as_local_path,
-    cell,
-    hub_rows,
-    read_records,
-)
+from dem.data.sources._common import cell
+from dem.data.sources.tables import Rows, table_rows
 from dem.errors import DataError
+from dem.textfile import parse_json
 
 Converter = Callable[[Mapping[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
@@ -74,19 +73,6 @@ SAMPLE_FORMATS: dict[str, tuple[tuple[str, ...], Converter]] = {
 }
 
 
-def _rows(path_or_id: str | Path, split: str) -> tuple[str | Path, str, list[tuple[int, Any]]]:
-    local = as_local_path(path_or_id)
-    if local is None:
-        return (
-            str(path_or_id),
-            str(path_or_id),
-            list(enumerate(hub_rows(str(path_or_id), None, split), 1)),
-        )
-    if local.is_dir():
-        raise DataError("expected a JSON or JSONL file, got a folder", local)
-    return local, local.stem, read_records(local)
-
-
 def load_format(
     path_or_id: str | Path,
     format: str,
@@ -94,20 +80,28 @@ def load_format(
     source: str | None = None,
     license: str = "unknown",
     split: str = "train",
+    revision: str | None = None,
 ) -> list[Sample]:
-    """Load `path_or_id` as one of `SAMPLE_FORMATS`; see the module docstring."""
+    """Load `path_or_id` as one of `SAMPLE_FORMATS`: any file or folder `table_rows` reads, or
+    a hub id (pinned with ``owner/name@revision`` or `revision`); see the module docstring."""
     if format not in SAMPLE_FORMATS:
         raise DataError(f"unknown sample format {format!r}; one of {', '.join(SAMPLE_FORMATS)}")
+    rows = table_rows(path_or_id, split=split, revision=revision)
+    return rows.convert(lambda r: samples_of(r, format, source=source, license=license))
+
+
+def samples_of(rows: Rows, format: str, *, source: str | None, license: str) -> list[Sample]:
+    """`rows` as samples of `format`; a bad row raises `DataError` naming its record."""
     required, convert = SAMPLE_FORMATS[format]
-    where, default_source, records = _rows(path_or_id, split)
-    src = source or default_source
+    where = rows.where
+    src = source or rows.name
     out: list[Sample] = []
-    for line, row in records:
+    for line, row in rows.records:
         if not isinstance(row, Mapping):
             raise DataError(f"record {line}: expected a JSON object", where, line)
-        if META_KEY in row and format in ("messages", "prompt-completion"):
+        if row.get(META_KEY) is not None and format in ("messages", "prompt-completion"):
             try:  # a file dem wrote: keep its provenance (and check its hash)
-                out.append(Sample.from_row(row, source=src))
+                out.append(Sample.from_row(_dem_row(row), source=src))
             except DataError as exc:
                 raise DataError(f"record {line}: {exc}", where, line) from None
             continue
@@ -123,6 +117,15 @@ def load_format(
     if not out:
         raise DataError("no records", where)
     return out
+
+
+def _dem_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with dem provenance as `Sample.from_row` takes it: in a table (`dem data export`)
+    the provenance is a JSON string and the columns of other sample kinds are null."""
+    prov = row[META_KEY]
+    if isinstance(prov, str):
+        prov = parse_json(prov, "provenance")
+    return {**{k: v for k, v in row.items() if v is not None}, META_KEY: prov}
 
 
 def load_messages(path_or_id: str | Path, **kw: Any) -> list[Sample]:

@@ -9,7 +9,8 @@ from typing import Any
 
 from dem.data.records import Sample
 from dem.data.sources._common import as_local_path, csv_text, read_records
-from dem.data.sources.samples import SAMPLE_FORMATS, load_format
+from dem.data.sources.samples import SAMPLE_FORMATS, samples_of
+from dem.data.sources.tables import builder_of, is_compressed, local_rows, table_rows
 from dem.errors import DataError
 
 FORMATS = (*SAMPLE_FORMATS, "mask", "deceptionbench")
@@ -35,16 +36,16 @@ def format_of_columns(columns: Mapping[str, Any] | list[str]) -> str | None:
 
 
 def sniff_format(path: str | Path) -> str:
-    """Guess the format of a local file from its first record; `DataError` when it cannot."""
+    """Guess the format of a local file or saved dataset folder from its columns (a CSV
+    header, a JSON file's first record, a table's schema); `DataError` when it cannot."""
     local = as_local_path(Path(path))
     assert local is not None
-    if local.is_dir():
-        raise DataError("expected a file, got a folder", local)
+    if local.is_dir() or builder_of(local) in ("parquet", "arrow") or is_compressed(local):
+        return format_from_columns(local_rows(local).columns, local)
     if local.suffix.lower() == ".csv":
-        header = next(csv.reader(csv_text(local)), None)
-        if not header:
+        columns = next(csv.reader(csv_text(local)), None)
+        if not columns:
             raise DataError("empty CSV file (no header)", local)
-        fmt = format_of_columns(header)
     else:
         records = read_records(local)
         if not records:
@@ -52,11 +53,17 @@ def sniff_format(path: str | Path) -> str:
         line, first = records[0]
         if not isinstance(first, Mapping):
             raise DataError(f"record {line}: expected a JSON object", local, line)
-        fmt = format_of_columns(list(first))
+        columns = list(first)
+    return format_from_columns(columns, local)
+
+
+def format_from_columns(columns: Any, where: str | Path) -> str:
+    """The format of a table with these columns; `DataError` naming `where` when none fits."""
+    fmt = format_of_columns(list(columns))
     if fmt is None:
         raise DataError(
             f"cannot tell the format from the columns; pass a format (one of {', '.join(FORMATS)})",
-            local,
+            where,
         )
     return fmt
 
@@ -68,20 +75,22 @@ def load_samples(
     source: str | None = None,
     license: str = "unknown",
     split: str = "train",
+    revision: str | None = None,
 ) -> list[Sample]:
-    """Load training samples in any of `SAMPLE_FORMATS`; `format` is sniffed for local files
-    and required for hub ids."""
-    if format is None:
-        local = as_local_path(path_or_id)
-        if local is None:
-            raise DataError(
-                f"format needed for a hub dataset (one of {', '.join(SAMPLE_FORMATS)})", path_or_id
-            )
-        format = sniff_format(local)
-    if format not in SAMPLE_FORMATS:
+    """Load training samples in any of `SAMPLE_FORMATS` from a file, a saved dataset folder or a
+    hub id (pinned as ``owner/name@revision`` or with `revision`); `format` is sniffed from the
+    columns when not given."""
+    if format is not None and format not in SAMPLE_FORMATS:
         raise DataError(
             f"format {format!r} does not hold training samples "
             f"(one of {', '.join(SAMPLE_FORMATS)})",
             path_or_id,
         )
-    return load_format(path_or_id, format, source=source, license=license, split=split)
+    rows = table_rows(path_or_id, split=split, revision=revision)
+    fmt = format or format_from_columns(rows.columns, rows.where)
+    if fmt not in SAMPLE_FORMATS:
+        raise DataError(
+            f"format {fmt!r} does not hold training samples (one of {', '.join(SAMPLE_FORMATS)})",
+            rows.where,
+        )
+    return rows.convert(lambda r: samples_of(r, fmt, source=source, license=license))

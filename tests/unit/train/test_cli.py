@@ -110,3 +110,32 @@ def test_parse_duration() -> None:
     assert parse_duration("30m") == 1800 and parse_duration("1.5w") == 1.5 * 604800
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+def test_set_reaches_the_spec_trl_and_peft(tiny_model_dir, files, tmp_path, capsys) -> None:
+    out = tmp_path / "a"
+    sets = ["--set", "use_rslora=true", "--set", "learning_rate=1e-3"]
+    assert _train("sft", tiny_model_dir, files, out, "--no-progress", *sets) == 0
+    assert json.loads((out / "adapter_config.json").read_text())["use_rslora"] is True
+    spec = json.loads((out / "artifact.json").read_text())["parts"]["spec"]
+    assert spec["lora_args"] == {"use_rslora": True} and spec["learning_rate"] == 1e-3
+    assert spec["trainer_args"] == {}
+    capsys.readouterr()
+    # the named flags win over --set
+    assert _train("sft", tiny_model_dir, files, tmp_path / "b", "--set", "learnig_rate=1") == 2
+    assert "learnig_rate: " in (err := capsys.readouterr().err)
+    assert "did you mean 'learning_rate'?" in err
+    assert _train("sft", tiny_model_dir, files, tmp_path / "c", "--set", "learning_rate") == 2
+    assert "is not FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_trains_on_an_exported_dataset_folder(tiny_model_dir, files, tmp_path, capsys) -> None:
+    folder = tmp_path / "exported"
+    assert main(["data", "export", str(files["sft"]), "--to", str(folder)]) == 0
+    capsys.readouterr()
+    files = {**files, "sft": folder}
+    assert _train("sft", tiny_model_dir, files, tmp_path / "a", "--no-progress") == 0
+    assert capsys.readouterr().out.startswith("trained 2 steps")
+    # the same samples as the JSONL file: the same adapter
+    spec = json.loads((tmp_path / "a" / "artifact.json").read_text())["parts"]
+    assert spec["data_count"] == 8
