@@ -43,7 +43,7 @@ def export_dataset(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _dataset(samples).save_to_disk(str(tmp))
+        _save(samples, tmp)
         (tmp / CARD).write_text(dataset_card(manifest, name=out.name, origin=origin), "utf-8")
         write_json(tmp / MANIFEST, manifest.to_dict())
         apply_umask(tmp)
@@ -74,18 +74,19 @@ def export_source(
     return export_dataset(samples, out, origin=str(ref), recipe=recipe)
 
 
-def _dataset(samples: Sequence[Sample]) -> Any:
+def _save(samples: Sequence[Sample], folder: Path) -> None:
+    """`Dataset.save_to_disk`, one column per field of any sample (null where a row of another
+    kind has none), no progress bars."""
     import datasets
     from datasets.utils import logging as ds_logging
 
-    rows = []
-    for s in samples:
-        row = s.to_row()
-        rows.append({**s.content, META_KEY: canonical_json(row[META_KEY])})
+    rows = [{**s.content, META_KEY: canonical_json(s.to_row()[META_KEY])} for s in samples]
+    columns = list(dict.fromkeys(name for row in rows for name in row))
     was = ds_logging.is_progress_bar_enabled()
     ds_logging.disable_progress_bar()
     try:
-        return datasets.Dataset.from_list(rows)
+        table = datasets.Dataset.from_dict({c: [row.get(c) for row in rows] for c in columns})
+        table.save_to_disk(str(folder))
     finally:
         if was:
             ds_logging.enable_progress_bar()

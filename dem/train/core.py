@@ -256,7 +256,7 @@ def run_training(
     if processes == 1:
         art = store.get_or_build(ADAPTER_KIND, parts, fit.build, describe=describe)
     else:
-        if not main_says(store.get(ADAPTER_KIND, parts) is not None):
+        if not main_says(store.get(ADAPTER_KIND, parts) is not None, config):
             trainer = fit.train()
             if main:
                 store.get_or_build(

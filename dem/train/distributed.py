@@ -32,19 +32,21 @@ def process_device(device: str) -> str:
     return device
 
 
-def main_says(flag: bool) -> bool:
-    """The main process's `flag`, on every process (the process group must be set up)."""
+def main_says(flag: bool, config: Any) -> bool:
+    """The main process's `flag`, on every process (`config`: the trainer's arguments, which
+    set up the process group as the trainer will)."""
     if world_size() == 1:
         return flag
     from accelerate.utils import broadcast_object_list
 
+    config.device  # noqa: B018 - a property that sets up the process group
     return bool(broadcast_object_list([flag], from_process=0)[0])
 
 
 def wait_for_everyone(config: Any) -> None:
-    """Barrier over every process of the run (`config`: the trainer's TrainingArguments)."""
+    """Barrier over every process of the run (`config` as in `main_says`)."""
     if world_size() > 1:
         from accelerate import PartialState
 
-        config.device  # noqa: B018 - sets up the process group, as the trainer will
+        config.device  # noqa: B018
         PartialState().wait_for_everyone()

@@ -58,6 +58,12 @@ def _write(tmp_path, text):
         ("[interaction]\nloop = { colour = 'red' }", "interaction.loop"),
         ("[interaction]\nkto = { batch_size = 1 }", "batch_size"),
         ("[interaction]\nconfidence = 0.2", "interaction.confidence"),
+        # training settings: spec fields, or any field of TRL's and PEFT's configs
+        ("[train]\nprofile = 'gpu'", "train.profile: 'gpu' is not one of"),
+        ("[train]\noverrides = { learnig_rate = 1e-3 }", "train.overrides.learnig_rate: .*'lea"),
+        ("[train]\noverrides = { packing = 'yes' }", r"train.overrides.trainer_args\.packing"),
+        ("[interaction]\nsft = { pakcing = true }", "train_overrides.pakcing: .*'packing'"),
+        ("[interaction]\nkto = { packing = true }", "not a setting of KTOSpec, KTOConfig"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):
@@ -65,6 +71,28 @@ def test_bad_preset_names_file_and_field(tmp_path, text, field):
     with pytest.raises(ConfigError, match=field) as info:
         load_preset(path)
     assert "p.toml" in str(info.value)
+
+
+def test_train_settings_reach_every_trainer(tmp_path):
+    from dem.train import SFTSpec
+
+    text = """
+[train]
+profile = "cpu"
+overrides = { max_steps = 5, packing = true, use_rslora = true, report_to = ["tensorboard"] }
+[interaction]
+sft = { neftune_noise_alpha = 5.0 }
+kto = { precompute_ref_log_probs = true }
+"""
+    preset = load_preset(_write(tmp_path, text))
+    assert preset.train.overrides["packing"] is True
+    sft = preset.interaction.spec(0.1, "sft", 0).train_spec()
+    kto = preset.interaction.spec(0.1, "kto", 0).train_spec()
+    assert sft.trainer_args == {"neftune_noise_alpha": 5.0}
+    assert kto.trainer_args == {"precompute_ref_log_probs": True}
+    key = SFTSpec.profile(preset.train.profile, **preset.train.overrides).to_dict()
+    assert key["trainer_args"] == {"packing": True} and key["lora_args"] == {"use_rslora": True}
+    assert key["max_steps"] == 5 and "report_to" not in key
 
 
 def test_unknown_preset_name():

@@ -20,7 +20,7 @@ def test_without_a_launcher_there_is_one_process(monkeypatch) -> None:
         monkeypatch.delenv(name, raising=False)
     assert world_size() == 1 and is_main_process()
     assert process_device("cuda") == "cuda" and process_device("cpu") == "cpu"
-    assert main_says(True) is True and main_says(False) is False
+    assert main_says(True, None) is True and main_says(False, None) is False
 
 
 def test_a_launched_process_trains_on_its_own_gpu(monkeypatch) -> None:

@@ -199,8 +199,8 @@ def test_sniffing_and_dispatch(tmp_path: Path) -> None:
     unknown = write_jsonl(tmp_path / "u.jsonl", [{"foo": 1}])
     with pytest.raises(DataError, match="cannot tell the format"):
         sniff_format(unknown)
-    with pytest.raises(DataError, match="format needed"):
-        load_samples("someone/some-dataset")
+    with pytest.raises(DataError, match="format 'mask' does not hold training samples"):
+        load_samples(files["dolly"], "mask")
     assert set(FORMATS) == {
         "messages", "prompt-completion", "alpaca", "dolly", "mask", "deceptionbench"
     }  # fmt: skip
