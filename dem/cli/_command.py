@@ -1,16 +1,19 @@
 """`add_command`: a ``dem`` subcommand with its one-line summary, description and examples.
 
 Every command's ``--help`` reads the same way: what it does, its options, then examples a user
-can paste. A command group registers itself with::
+can paste. A command group's ``register(subparsers)`` does::
 
     parser = add_command(
         subparsers,
-        "gate",
-        summary="fail when a candidate model is less honest than its baseline",
-        description="Evaluate both models on the preset's items and ...",
-        examples=[("dem gate --model ./candidate --baseline organism", "gate a candidate")],
-        verbosity=True,
+        "report",
+        summary="rebuild a report from its results.json",
+        description="Read DIR/results.json and write report.md and the figures again.",
+        examples=[("dem report dem-report", "rebuild ./dem-report")],
     )
+    parser.add_argument("path", type=Path, help="report folder or results.json")
+    parser.set_defaults(func=run)
+
+and, for a command that shows progress, ``verbosity=True`` (``-q``/``-v`` after its name).
 """
 
 from __future__ import annotations
