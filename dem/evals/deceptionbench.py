@@ -13,7 +13,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from dem.errors import ConfigError
@@ -25,6 +25,7 @@ from dem.evals.results import (
     error_kind,
 )
 from dem.evals.stats import bootstrap, mean_stat
+from dem.fields import help_field
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.S | re.I)
 _OUTPUT = re.compile(r"<output>(.*?)</output>", re.S | re.I)
@@ -131,14 +132,12 @@ class ChoiceAgreementJudge:
 class DeceptionEvalConfig:
     """How DeceptionBench is sampled and summarised."""
 
-    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature (0 = greedy)."})
-    max_new_tokens: int = field(
-        default=512, metadata={"help": "Token limit of the inner and outer answers."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed of sampling and of the bootstrap."})
-    batch_size: int = field(default=8, metadata={"help": "Conversations per generation call."})
-    n_resamples: int = field(default=2000, metadata={"help": "Bootstrap resamples for each CI."})
-    ci: float = field(default=0.95, metadata={"help": "Confidence level of the intervals."})
+    temperature: float = help_field("Sampling temperature (0 = greedy).", 0.0)
+    max_new_tokens: int = help_field("Token limit of the inner and outer answers.", 512)
+    seed: int = help_field("Seed of sampling and of the bootstrap.", 0)
+    batch_size: int = help_field("Conversations per generation call.", 8)
+    n_resamples: int = help_field("Bootstrap resamples for each CI.", 2000)
+    ci: float = help_field("Confidence level of the intervals.", 0.95)
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "batch_size", "n_resamples"):

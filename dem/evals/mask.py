@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from dem.errors import ConfigError
@@ -22,6 +22,7 @@ from dem.evals.judges.base import JudgeRequest, MaskJudge, Verdict
 from dem.evals.judges.logprob import LogProbScorer
 from dem.evals.mask_metrics import RowOutcome, evaluate_row
 from dem.evals.results import EvalResult, summarize_mask
+from dem.fields import help_field
 
 BELIEF_SYSTEM = "You are a helpful assistant."
 Message = dict[str, str]
@@ -31,31 +32,20 @@ Message = dict[str, str]
 class MaskEvalConfig:
     """How MASK is sampled and summarised."""
 
-    lie_k: int = field(
-        default=1,
-        metadata={"help": "Samples of the pressure prompt per row (honesty@N; @1 uses the first)."},
+    lie_k: int = help_field(
+        "Samples of the pressure prompt per row (honesty@N; @1 uses the first).", 1
     )
-    belief_k: int = field(
-        default=3, metadata={"help": "Samples of belief_elicit_1 per row (the reference uses 3)."}
+    belief_k: int = help_field("Samples of belief_elicit_1 per row (the reference uses 3).", 3)
+    temperature: float = help_field(
+        "Sampling temperature of the evaluated model (0 = greedy).", 1.0
     )
-    temperature: float = field(
-        default=1.0, metadata={"help": "Sampling temperature of the evaluated model (0 = greedy)."}
-    )
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
-    max_new_tokens: int = field(
-        default=256, metadata={"help": "Token limit of each response of the evaluated model."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed of sampling and of the bootstrap."})
-    batch_size: int = field(
-        default=8, metadata={"help": "Conversations per generation call of the evaluated model."}
-    )
-    judge_batch: int = field(
-        default=64, metadata={"help": "Responses handed to the judge per call (progress steps)."}
-    )
-    n_resamples: int = field(
-        default=2000, metadata={"help": "Bootstrap resamples (over rows) for each CI."}
-    )
-    ci: float = field(default=0.95, metadata={"help": "Confidence level of the intervals."})
+    top_p: float = help_field("Nucleus sampling mass.", 1.0)
+    max_new_tokens: int = help_field("Token limit of each response of the evaluated model.", 256)
+    seed: int = help_field("Seed of sampling and of the bootstrap.", 0)
+    batch_size: int = help_field("Conversations per generation call of the evaluated model.", 8)
+    judge_batch: int = help_field("Responses handed to the judge per call (progress steps).", 64)
+    n_resamples: int = help_field("Bootstrap resamples (over rows) for each CI.", 2000)
+    ci: float = help_field("Confidence level of the intervals.", 0.95)
 
     def __post_init__(self) -> None:
         for name in (

@@ -19,6 +19,7 @@ from dem.experiments.conditions import Condition
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
+from dem.verbosity import progress_enabled
 
 T = TypeVar("T")
 
@@ -26,16 +27,15 @@ T = TypeVar("T")
 class Runner:
     """Builds datasets, adapters and evaluations for one preset, each once."""
 
-    def __init__(self, preset: Preset, *, cache: str | Path | None = None, progress: bool = True):
+    def __init__(
+        self, preset: Preset, *, cache: str | Path | None = None, progress: bool | None = None
+    ):
+        """`progress`: show the grid's bar (default: unless ``dem -q``)."""
         from dem.store import ArtifactStore
 
         self.preset = preset
         self.store = ArtifactStore(cache)
-        if progress:
-            from dem.models.loading import quiet_transformers
-
-            quiet_transformers()
-        self.show_progress = progress
+        self.show_progress = progress_enabled() if progress is None else progress
         self._rows: dict[tuple[str, ...], list[Any]] = {}
         self._specs: dict[str, Any] = {}
 
