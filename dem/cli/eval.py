@@ -35,6 +35,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="how an llm:MODEL or choice:MODEL judge runs (default: transformers)",
     )
     parser.add_argument("--judge-base-url", default=None, help="server URL of an openai judge")
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let an openai backend send the API key over plain http to a host that is not "
+        "loopback (refused by default)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N items (per archetype)")
     parser.add_argument("--json", dest="json_out", default=None, help="write the figures here")
     parser.add_argument(
@@ -144,10 +150,11 @@ def register(subparsers: Any) -> None:
 def _backends(args: argparse.Namespace) -> tuple[Any, Any]:
     from dem.evals.api import BackendChoice
 
-    return (
-        BackendChoice(args.backend, args.base_url),
-        BackendChoice(args.judge_backend, args.judge_base_url),
-    )
+    def choice(kind: str, base_url: str | None) -> BackendChoice:
+        insecure = kind == "openai" and args.allow_insecure_http
+        return BackendChoice(kind, base_url, {"allow_insecure_http": True} if insecure else {})
+
+    return choice(args.backend, args.base_url), choice(args.judge_backend, args.judge_base_url)
 
 
 def _finish(args: argparse.Namespace, result: Any, table: str) -> int:

@@ -33,7 +33,11 @@ class BackendChoice:
         default=None, metadata={"help": "OpenAI-compatible server URL (…/v1), openai only."}
     )
     options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "Extra keyword options for the backend."}
+        default_factory=dict,
+        metadata={
+            "help": "Extra keyword options for the backend (openai: allow_insecure_http=True "
+            "lets the API key travel over plain http to a host that is not loopback)."
+        },
     )
 
     def __post_init__(self) -> None:
