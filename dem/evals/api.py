@@ -119,6 +119,8 @@ def evaluate_mask(
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, MASK_JUDGES)
+    if inspect_log is not None:
+        _check_inspect()
     rows = load_eval_set(data, archetype=archetype)
     if limit is not None:
         rows = limit_per_archetype(rows, limit)
@@ -133,11 +135,15 @@ def evaluate_mask(
     return result
 
 
-def write_inspect_log(result: EvalResult, sources: list[Any], folder: str | Path) -> Path:
-    """`dem.inspect.log.write_inspect_log`, with a clear error when inspect-ai is missing."""
+def _check_inspect() -> None:
     from dem.inspect import require_inspect
 
     require_inspect("an Inspect log")
+
+
+def write_inspect_log(result: EvalResult, sources: list[Any], folder: str | Path) -> Path:
+    """`dem.inspect.log.write_inspect_log`, with a clear error when inspect-ai is missing."""
+    _check_inspect()
     from dem.inspect.log import write_inspect_log as write
 
     return write(result, sources, folder)
@@ -174,6 +180,8 @@ def evaluate_deceptionbench(
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, DECEPTION_JUDGES)
+    if inspect_log is not None:
+        _check_inspect()
     items = load_deception_set(data)
     if limit is not None:
         items = items[:limit]

@@ -174,6 +174,10 @@ class Runner:
         ``wait=False``, None when another process is building this condition right now."""
         spec = self.model_spec(model)
         ev = self.preset.eval
+        if ev.inspect_log:  # fail before any training, not after it
+            from dem.inspect import require_inspect
+
+            require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
         parts = {
             "model": spec.identity(),
             "condition": condition.id,
