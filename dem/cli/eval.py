@@ -48,6 +48,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="write per-item records (JSONL) here (default with --json: OUT.records.jsonl)",
     )
+    parser.add_argument(
+        "--inspect-log",
+        default=None,
+        metavar="DIR",
+        help="also write the run as an Inspect log into DIR (`inspect view --log-dir DIR` opens "
+        "it); needs the inspect extra",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
@@ -169,6 +176,8 @@ def _finish(args: argparse.Namespace, result: Any, table: str) -> int:
     if records:
         result.write_records(records)
         print(f"wrote {records}")
+    if result.extra.get("inspect_log"):
+        print(f"wrote {result.extra['inspect_log']}")
     return 0
 
 
@@ -190,6 +199,7 @@ def run_mask_cmd(args: argparse.Namespace) -> int:
         judge_backend=judge_backend,
         config=config,
         progress=progress_enabled(not args.no_progress),
+        inspect_log=args.inspect_log,
     )
     return _finish(args, result, format_mask_table(result.summaries))
 
@@ -211,5 +221,6 @@ def run_deception_cmd(args: argparse.Namespace) -> int:
         judge_backend=judge_backend,
         config=config,
         progress=progress_enabled(not args.no_progress),
+        inspect_log=args.inspect_log,
     )
     return _finish(args, result, format_deception_table(result.summaries))
