@@ -271,16 +271,26 @@ class Experiment:
 
         from tqdm.auto import tqdm
 
+        from dem.verbosity import get_verbosity
+
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
+            jobs,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(threads, get_verbosity()),
         ) as pool:
             futures = {
                 pool.submit(_build_condition, self.preset, self.model, self.cache, c): c
                 for c in conds
             }
-            bar = tqdm(total=len(futures), desc=desc, file=sys.stderr)
+            bar = tqdm(
+                total=len(futures),
+                desc=desc,
+                file=sys.stderr,
+                disable=not self.runner.show_progress,
+            )
             for done in as_completed(futures):
                 done.result()  # re-raises a worker's error here
                 bar.set_postfix_str(futures[done].id)
@@ -345,10 +355,14 @@ def _domain_of(claim_name: str) -> str:
     return claim_name.split("-")[1]
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, verbosity: int) -> None:
+    """A grid worker: its share of the CPU threads, and the parent's ``-q``/``-v``."""
     import torch
 
+    from dem.verbosity import set_verbosity
+
     torch.set_num_threads(threads)
+    set_verbosity(verbosity)
 
 
 def _build_condition(preset: Preset, model: str, cache: str | None, condition: Condition) -> None:
