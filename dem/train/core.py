@@ -240,34 +240,19 @@ def run_training(
     check_model(model)
     train_model, bf16 = training_device(spec, model)
     store = store if store is not None else ArtifactStore()
-    processes = world_size()
     parts = key_parts(spec, model, samples, device=train_model.device, bf16=bf16)
-    if processes > 1:
-        parts["processes"] = processes
+    if world_size() > 1:
+        parts["processes"] = world_size()
     key = store.key(ADAPTER_KIND, parts)
     check_trackers(spec.report_to)
     main = is_main_process()
-    with tempfile.TemporaryDirectory(prefix="dem-preflight-") as scratch:
-        config = trainer_config(spec, bf16=bf16, output_dir=scratch)  # bad settings fail here
-    lora_config(spec)
     log = TrainLog(show=progress and main, desc=f"{spec.method} {model.display_name}")
     fit = _Fit(spec, train_model, samples, make_trainer, bf16, log, _logging_dir(spec, store, key))
     describe = f"{spec.method} {model.display_name} on {len(samples)} samples, seed {spec.seed}"
-    if processes == 1:
+    if world_size() == 1:
         art = store.get_or_build(ADAPTER_KIND, parts, fit.build, describe=describe)
     else:
-        if not main_says(store.get(ADAPTER_KIND, parts) is not None, config):
-            trainer = fit.train()
-            if main:
-                store.get_or_build(
-                    ADAPTER_KIND, parts, lambda folder: fit.save(trainer, folder), describe=describe
-                )
-        wait_for_everyone(config)
-        art = store.get(ADAPTER_KIND, parts)
-        if art is None:
-            raise DemError(f"adapter {key[:12]} missing from {store.base} after training")
-        if main and fit.trained:
-            art = replace(art, reused=False)
+        art = _build_launched(store, parts, fit, describe)
     result = _result(art, model, log)
     if out is not None and main:
         result = replace(result, out=export_adapter(art.path, Path(out)))
@@ -277,6 +262,26 @@ def run_training(
             trackers = ", ".join(spec.report_to)
             print(f"nothing trained, so nothing reported to {trackers}", file=sys.stderr)
     return result
+
+
+def _build_launched(
+    store: ArtifactStore, parts: dict[str, Any], fit: _Fit, describe: str
+) -> Artifact:
+    """Under a launcher: the main process says whether to train; then every process trains and
+    the main one stores; the others wait for the stored adapter (`dem.train.distributed`)."""
+    config = fit.preflight()  # also sets up the process group, as the trainer will
+    if not main_says(store.get(ADAPTER_KIND, parts) is not None, config):
+        trainer = fit.train()
+        if is_main_process():
+            store.get_or_build(
+                ADAPTER_KIND, parts, lambda folder: fit.save(trainer, folder), describe=describe
+            )
+    wait_for_everyone(config)
+    art = store.get(ADAPTER_KIND, parts)
+    if art is None:
+        key = store.key(ADAPTER_KIND, parts)
+        raise DemError(f"adapter {key[:12]} missing from {store.base} after training")
+    return replace(art, reused=False) if is_main_process() and fit.trained else art
 
 
 def _logging_dir(spec: TrainSpec, store: ArtifactStore, key: str) -> str | None:
@@ -303,9 +308,18 @@ class _Fit:
     def build(self, folder: Path) -> dict[str, Any]:
         return self.save(self.train(), folder)
 
+    def preflight(self) -> Any:
+        """The trainer's config and the LoRA config, built once before the model loads, so a
+        setting TRL or PEFT refuses fails early; returns the trainer's config."""
+        with tempfile.TemporaryDirectory(prefix="dem-preflight-") as scratch:
+            config = trainer_config(self.spec, bf16=self.bf16, output_dir=scratch)
+        lora_config(self.spec)
+        return config
+
     def train(self) -> Any:
         from dem.models.loading import load_model
 
+        self.preflight()
         net, tokenizer = load_model(self.model)
         check_targets(net, self.spec)
         self.vocab = net.get_input_embeddings().num_embeddings

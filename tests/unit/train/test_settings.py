@@ -149,10 +149,17 @@ def test_the_configs_carry_the_settings(tmp_path) -> None:
     assert trainer_config(kto, bf16=False, output_dir=str(tmp_path)).precompute_ref_log_probs
 
 
-def test_a_value_trl_refuses_is_a_config_error(tmp_path) -> None:
+def test_a_value_trl_refuses_is_a_config_error(tiny_spec, sft_samples, tmp_path) -> None:
+    from dem.store import ArtifactStore
+    from dem.train.sft import train_sft
+
     spec = SFTSpec.profile("cpu", optim="no-such-optimizer")  # a string, as the type allows
     with pytest.raises(ConfigError, match="trainer_args: SFTConfig refused the settings"):
         trainer_config(spec, bf16=False, output_dir=str(tmp_path))
+    store = ArtifactStore(tmp_path / "c")
+    with pytest.raises(ConfigError, match="no-such-optimizer"):
+        train_sft(tiny_spec, sft_samples, spec, store=store, progress=False)
+    assert not list((tmp_path / "c" / "artifacts").glob("adapter/*"))
 
 
 def test_training_applies_the_settings(tiny_spec, sft_samples, tmp_path) -> None:
