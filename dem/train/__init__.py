@@ -2,7 +2,9 @@
 
 Public face (imported lazily, so ``import dem.train`` stays torch-free):
 
-- `SFTSpec`, `KTOSpec`: config dataclasses, ``.profile("paper" | "interaction" | "cpu")``.
+- `SFTSpec`, `KTOSpec`: config dataclasses, ``.profile("paper" | "interaction" | "cpu")``;
+  any field of TRL's trainer config or PEFT's `LoraConfig` is a setting too
+  (`dem.train.settings`).
 - `train_sft`, `train_kto`: train (or reuse) an adapter; return a `TrainResult`.
 - `load_adapter_checked`, `merge_adapter`, `check_adapter_folder`: adapters.
 """

@@ -58,8 +58,8 @@ def sft_trainer_class() -> type:
             with torch.no_grad():
                 labels = inputs["labels"][:, 1:]
                 mask = labels != -100
-                top1 = outputs.logits[:, :-1][mask].argmax(-1)
-                correct = gather((top1 == labels[mask]).sum()).sum()
+                top1 = outputs.logits[:, :-1].argmax(-1)  # no copy of the trained rows' logits
+                correct = gather(((top1 == labels) & mask).sum()).sum()
                 valid = gather(mask.sum()).sum()
             accuracy = (correct / valid).item() if valid > 0 else 0.0
             self._metrics[mode]["mean_token_accuracy"].append(accuracy)
