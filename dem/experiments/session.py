@@ -344,8 +344,9 @@ class Experiment:
         if jobs < 1:
             raise ConfigError("jobs", f"must be >= 1, got {jobs}")
         conds = self.conditions(grid)
-        if jobs > 1:
-            self._build_in_workers(conds, jobs, desc=f"{grid} grid")
+        missing = [c for c in conds if self.runner.cached(c, model=self.model) is None]
+        if jobs > 1 and missing:  # a finished grid starts no workers
+            self._build_in_workers(missing, jobs, desc=f"{grid} grid")
         for c in self.runner.progress(conds, desc=f"{grid} grid" if jobs == 1 else "collect"):
             self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))
