@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dem.errors import DemError
 from dem.evals.sets import set_fingerprint
@@ -19,6 +19,9 @@ from dem.experiments.conditions import Condition
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
+
+if TYPE_CHECKING:
+    from dem.store import Artifact
 
 T = TypeVar("T")
 
@@ -172,6 +175,24 @@ class Runner:
     ) -> ConditionResult | None:
         """Evaluate `condition` on `model` (its adapter trained first, when it has data). With
         ``wait=False``, None when another process is building this condition right now."""
+        art = self.condition_artifact(condition, model=model, adapter=adapter, wait=wait)
+        return None if art is None else read_result(art)
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None
+    ) -> Artifact: ...
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool
+    ) -> Artifact | None: ...
+
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool = True
+    ) -> Artifact | None:
+        """The store artifact (kind ``condition``) that holds `condition`'s result on `model`,
+        built when missing (`run` reads it)."""
         spec = self.model_spec(model)
         ev = self.preset.eval
         parts = {
@@ -202,11 +223,7 @@ class Runner:
             (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
             return {"condition": condition.id}
 
-        art = self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
-        if art is None:
-            return None
-        data = json.loads((art.path / "result.json").read_text())
-        return ConditionResult.from_dict(data)
+        return self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
 
     def _deception_parts(self, condition: Condition) -> dict[str, Any]:
         plan = self.preset.interaction
@@ -283,6 +300,11 @@ class Runner:
             items=_items(result.records, ev.metric),
             artifacts={"adapter": spec.adapter or ""},
         )
+
+
+def read_result(art: Artifact) -> ConditionResult:
+    """The `ConditionResult` a ``condition`` artifact holds."""
+    return ConditionResult.from_dict(json.loads((art.path / "result.json").read_text()))
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:
