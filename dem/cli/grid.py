@@ -75,7 +75,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
         cache=args.cache,
     )
     local = args.executor == "local"
-    jobs = args.jobs or (default_jobs if local else None)
+    jobs = args.jobs if args.jobs is not None else (default_jobs if local else None)
     log_dir = args.report / "slurm"
     executor = get_executor(
         args.executor, jobs=jobs, retries=args.retries, log_dir=log_dir, field="--executor"

@@ -37,6 +37,7 @@ class ExecutorInfo:
     module: str
     cls: str
     requires: str | None
+    extra: str | None
     help: str
 
 
@@ -48,12 +49,14 @@ EXECUTORS: dict[str, ExecutorInfo] = {
             "dem.executors.local",
             "LocalExecutor",
             None,
+            None,
             "worker processes on this machine, one GPU each when there are GPUs",
         ),
         ExecutorInfo(
             "ray",
             "dem.executors.ray",
             "RayExecutor",
+            "ray",
             "ray",
             "Ray tasks on the cluster at RAY_ADDRESS, else a local one (pip install 'dem[ray]')",
         ),
@@ -62,11 +65,11 @@ EXECUTORS: dict[str, ExecutorInfo] = {
             "dem.executors.slurm",
             "SlurmExecutor",
             "submitit",
+            "slurm",
             "one Slurm job array through submitit (pip install 'dem[slurm]')",
         ),
     )
 }
-EXTRAS = {"ray": "ray", "submitit": "slurm"}
 
 
 def check_executor(name: str, *, field: str = "executor") -> ExecutorInfo:
@@ -78,7 +81,7 @@ def check_executor(name: str, *, field: str = "executor") -> ExecutorInfo:
         raise ConfigError(
             field,
             f"the {name} executor needs {info.requires}, which is not installed: "
-            f"pip install 'dem[{EXTRAS[info.requires]}]'",
+            f"pip install 'dem[{info.extra}]'",
         )
     return info
 

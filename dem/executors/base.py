@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from dem.errors import DemError
@@ -45,6 +46,9 @@ class Executor(Protocol):
 
     name: ClassVar[str]
     distributed: ClassVar[bool]
+
+    @classmethod
+    def create(cls, *, jobs: int | None, retries: int, log_dir: str | Path | None) -> Executor: ...
 
     def run(
         self, tasks: Sequence[ConditionTask], *, resources: ResourcePlan, desc: str

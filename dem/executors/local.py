@@ -60,7 +60,7 @@ class LocalExecutor:
     @classmethod
     def create(cls, *, jobs: int | None, retries: int, log_dir: str | Path | None) -> Self:
         """From the front doors' options (a worker lost here fails the run: no retries)."""
-        return cls(jobs or 1)
+        return cls(1 if jobs is None else jobs)
 
     def run(
         self, tasks: Sequence[ConditionTask], *, resources: ResourcePlan, desc: str

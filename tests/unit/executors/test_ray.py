@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from dem.errors import DemError
 from dem.executors import ResourceError
 from dem.experiments.conditions import mix_condition
 from dem.experiments.presets import ResourcePlan
@@ -120,3 +121,26 @@ def test_a_request_no_node_can_meet_is_refused_at_once(
     assert time.time() - start < 10
     assert "2 CPUs, 2 GPUs" in str(info.value)  # the cluster's resources, in the message
     assert not (tmp_path / "cache" / "artifacts").exists()
+
+
+def test_tasks_that_cannot_see_the_store_fail_and_the_driver_builds_nothing(
+    ray_cluster, tiny_preset, tmp_path
+):
+    """Nodes that do not mount the driver's store fail at once, each naming its condition; the
+    driver then refuses to build any result itself."""
+    from dem.executors import ExecutorError
+    from dem.executors.ray import RayExecutor
+    from dem.experiments.conditions import vanilla
+
+    exp = tiny_experiment(tiny_preset, tmp_path / "cache")
+    conds = [vanilla(), mix_condition(exp.preset, 0.25, 0)]
+    unshared = [replace(exp.task(c), cache=str(tmp_path / "node-local")) for c in conds]
+    with pytest.raises(ExecutorError, match="2 of 2 conditions failed on ray") as info:
+        exp.dispatch(unshared, RayExecutor(retries=0))
+    assert "mix-25pct-seed0: StoreError:" in str(info.value)
+    with pytest.raises(DemError, match=r"vanilla .*failed: StoreError: .* sees no dem store"):
+        exp.result(vanilla())
+    with pytest.raises(DemError, match=r"control-seed0 .*driver never builds a condition"):
+        exp.result(mix_condition(exp.preset, 0.0, 0))
+    assert not (tmp_path / "cache" / "artifacts").exists()
+    assert not (tmp_path / "node-local").exists()
