@@ -47,11 +47,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="local workers and Ray CPUs")
     args = parser.parse_args()
 
+    import peft  # noqa: F401
     import ray
+    import trl  # noqa: F401
 
     import dem.experiments.runner  # noqa: F401  warm the page cache for both runs' workers
-    import peft  # noqa: F401
-    import trl  # noqa: F401
     from dem.executors.local import LocalExecutor
     from dem.executors.ray import RayExecutor
 

@@ -1,5 +1,9 @@
 """``local``: a pool of worker processes on this machine, each with its own GPU(s) when there are
-GPUs (``CUDA_VISIBLE_DEVICES``) and its share of the CPU threads."""
+GPUs (``CUDA_VISIBLE_DEVICES``) and its share of the CPU threads.
+
+The devices are handed out per worker process, before it imports anything that touches CUDA;
+workers live for the whole run, as in the pool this executor replaces.
+"""
 
 from __future__ import annotations
 
@@ -32,18 +36,21 @@ def visible_gpus() -> list[str]:
 
 
 def worker_devices(gpus: Sequence[str], per_condition: int, jobs: int) -> list[str | None]:
-    """``CUDA_VISIBLE_DEVICES`` of each worker: disjoint groups of ``max(1, per_condition)``
-    GPUs, at most `jobs` workers; ``[None] * jobs`` on a machine without GPUs."""
+    """``CUDA_VISIBLE_DEVICES`` of each worker. Conditions that ask for GPUs get disjoint
+    groups of `per_condition` GPUs, at most `jobs` workers; CPU-only conditions get `jobs`
+    workers with one GPU each, in turn (a GPU then serves several workers); ``[None] * jobs``
+    on a machine without GPUs."""
     if not gpus:
         return [None] * jobs
-    per = max(1, per_condition)
-    if per > len(gpus):
+    if per_condition == 0:
+        return [gpus[i % len(gpus)] for i in range(jobs)]
+    if per_condition > len(gpus):
         raise ResourceError(
-            f"resources.gpus: the preset asks for {per} GPUs per condition; this machine has "
-            f"{len(gpus)} ({', '.join(gpus)})"
+            f"resources.gpus: the preset asks for {per_condition} GPUs per condition; this "
+            f"machine has {len(gpus)} ({', '.join(gpus)})"
         )
-    workers = min(jobs, len(gpus) // per)
-    return [",".join(gpus[i * per : (i + 1) * per]) for i in range(workers)]
+    workers = min(jobs, len(gpus) // per_condition)
+    return [",".join(gpus[i * per_condition : (i + 1) * per_condition]) for i in range(workers)]
 
 
 class LocalExecutor:
@@ -69,8 +76,8 @@ class LocalExecutor:
         devices = worker_devices(gpus, resources.gpus, self.jobs)
         if len(devices) < self.jobs:
             print(
-                f"dem: {len(devices)} workers, one per {max(1, resources.gpus)} of the "
-                f"{len(gpus)} GPUs (--jobs {self.jobs} asked for more)",
+                f"dem: {len(devices)} worker(s), each with {resources.gpus} of the {len(gpus)} "
+                f"GPUs (--jobs {self.jobs} asked for more)",
                 file=sys.stderr,
             )
         if len(devices) == 1:

@@ -186,8 +186,8 @@ class ResourcePlan:
     """What one condition asks of the machine an executor places it on (`dem.executors`)."""
 
     gpus: int = help_field(
-        "GPUs per condition (0: CPU only); the local executor gives each worker this many, at "
-        "least 1 where there are GPUs",
+        "GPUs per condition (0: CPU only); the local executor gives each worker this many (one "
+        "GPU in turn when 0, where there are GPUs)",
         0,
     )
     cpus: int = help_field("CPU cores per condition (its torch threads under Ray and Slurm)", 1)

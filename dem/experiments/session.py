@@ -313,6 +313,8 @@ class Experiment:
         from dem.executors import ExecutorError
 
         unique = list({t.result_key: t for t in tasks}.values())
+        if not unique:
+            return []
         if executor.distributed:
             self._builds_here = False
         try:

@@ -13,9 +13,10 @@ from tests.unit.executors.conftest import tiny_experiment
 
 
 def test_workers_get_disjoint_gpu_groups() -> None:
-    assert worker_devices(["0", "1", "2", "3"], 0, 8) == ["0", "1", "2", "3"]
+    assert worker_devices(["0", "1", "2", "3"], 1, 8) == ["0", "1", "2", "3"]
     assert worker_devices(["0", "1", "2", "3"], 2, 8) == ["0,1", "2,3"]
     assert worker_devices(["0", "1", "2", "3"], 1, 2) == ["0", "1"]
+    assert worker_devices(["0", "1"], 0, 3) == ["0", "1", "0"]  # CPU-only: GPUs in turn
     assert worker_devices([], 1, 3) == [None, None, None]  # no GPUs: the CPU pool of old
     with pytest.raises(ResourceError, match="asks for 3 GPUs per condition; this machine has 2"):
         worker_devices(["0", "1"], 3, 1)
