@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from dem.executors.base import ExecutorError, ResourceError, last_line
 from dem.executors.task import ConditionTask, TaskOutcome, run_task
 from dem.validation import check_int
+from dem.verbosity import info, progress_enabled
 
 if TYPE_CHECKING:
     from dem.experiments.presets import ResourcePlan
@@ -75,10 +76,9 @@ class LocalExecutor:
         gpus = visible_gpus() if self.gpus is None else self.gpus
         devices = worker_devices(gpus, resources.gpus, self.jobs)
         if len(devices) < self.jobs:
-            print(
+            info(
                 f"dem: {len(devices)} worker(s), each with {resources.gpus} of the {len(gpus)} "
-                f"GPUs (--jobs {self.jobs} asked for more)",
-                file=sys.stderr,
+                f"GPUs (--jobs {self.jobs} asked for more)"
             )
         if len(devices) == 1:
             return self._run_here(tasks, desc)
@@ -89,7 +89,9 @@ class LocalExecutor:
 
         done: dict[int, TaskOutcome] = {}
         failures: dict[int, str] = {}
-        bar = tqdm(list(enumerate(tasks)), desc=desc, file=sys.stderr)
+        bar = tqdm(
+            list(enumerate(tasks)), desc=desc, file=sys.stderr, disable=not progress_enabled()
+        )
         for i, task in bar:
             bar.set_postfix_str(task.label)
             try:
@@ -122,7 +124,9 @@ class LocalExecutor:
                 pool.submit(run_task, replace(task, threads=threads)): i
                 for i, task in enumerate(tasks)
             }
-            bar = tqdm(total=len(futures), desc=desc, file=sys.stderr)
+            bar = tqdm(
+                total=len(futures), desc=desc, file=sys.stderr, disable=not progress_enabled()
+            )
             for future in as_completed(futures):
                 task = tasks[futures[future]]
                 try:

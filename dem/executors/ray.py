@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from dem.executors.base import ExecutorError, ResourceError, last_line
 from dem.executors.task import ConditionTask, TaskOutcome, run_task
 from dem.validation import check_int
+from dem.verbosity import progress_enabled
 
 if TYPE_CHECKING:
     from dem.experiments.presets import ResourcePlan
@@ -117,7 +118,7 @@ class RayExecutor:
         pending: dict[Any, int] = {}
         done: dict[int, TaskOutcome] = {}
         failures: dict[int, str] = {}
-        bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr)
+        bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr, disable=not progress_enabled())
         while waiting or pending:
             while waiting and (self.jobs is None or len(pending) < self.jobs):
                 i, task = waiting.pop(0)

@@ -20,6 +20,7 @@ from dem.errors import ConfigError
 from dem.executors.base import ExecutorError, last_line
 from dem.executors.task import ConditionTask, TaskOutcome, run_task
 from dem.validation import check_int
+from dem.verbosity import progress_enabled
 
 if TYPE_CHECKING:
     from dem.experiments.presets import ResourcePlan
@@ -90,7 +91,7 @@ class SlurmExecutor:
         attempts = dict.fromkeys(todo, 0)
         done: dict[int, TaskOutcome] = {}
         failures: dict[int, str] = {}
-        bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr)
+        bar = tqdm(total=len(tasks), desc=desc, file=sys.stderr, disable=not progress_enabled())
         while todo:
             size = len(todo) if on_slurm or self.jobs is None else self.jobs
             wave, todo = todo[:size], todo[size:]

@@ -20,6 +20,7 @@ from dem.errors import DemError
 from dem.experiments.conditions import Condition
 from dem.experiments.presets import Preset
 from dem.report.results import ConditionResult
+from dem.verbosity import NORMAL
 
 
 class StoreError(DemError):
@@ -30,7 +31,7 @@ class StoreError(DemError):
 class ConditionTask:
     """One condition to build: its spec, and the store (by absolute path and id) to build it
     into. ``result_key`` is what the driver files the result under; ``threads`` sets torch's
-    threads in the task (None: leave them)."""
+    threads in the task (None: leave them); ``verbosity`` is the driver's ``-q``/``-v``."""
 
     condition: Condition
     preset: Preset
@@ -40,6 +41,7 @@ class ConditionTask:
     store_id: str
     result_key: str
     threads: int | None = None
+    verbosity: int = NORMAL
 
     @property
     def label(self) -> str:
@@ -99,10 +101,10 @@ def run_task(task: ConditionTask) -> dict[str, Any]:
     if task.threads is not None:
         torch.set_num_threads(task.threads)
     from dem.experiments.runner import Runner, read_result
-    from dem.models.loading import quiet_transformers
     from dem.store import library_versions
+    from dem.verbosity import set_verbosity
 
-    quiet_transformers()
+    set_verbosity(task.verbosity)
     runner = Runner(task.preset, cache=task.cache, progress=False)
     art = runner.condition_artifact(task.condition, model=task.model, adapter=task.adapter)
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None

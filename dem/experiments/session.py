@@ -284,6 +284,7 @@ class Experiment:
 
         from dem.executors.task import ConditionTask
         from dem.store import ArtifactStore
+        from dem.verbosity import get_verbosity
 
         model = model or self.model
         store = ArtifactStore(self.cache)
@@ -295,6 +296,7 @@ class Experiment:
             cache=str(store.root),
             store_id=store.store_id(),
             result_key=_result_key(model, adapter, condition),
+            verbosity=get_verbosity(),
         )
 
     def gate_tasks(self) -> list[ConditionTask]:
