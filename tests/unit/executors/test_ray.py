@@ -83,25 +83,42 @@ def test_a_worker_killed_mid_build_is_retried(ray_cluster, serial, tiny_preset, 
     assert victim not in leftovers  # its half-built folder was swept
 
 
-def test_two_tasks_racing_for_one_key_build_it_once(ray_cluster, tiny_preset, tmp_path):
-    """Two tasks of one condition at once, each on its own (fake) GPU and fresh worker: one
-    builds, the other reuses that artifact; no half-built folder is left behind."""
+@pytest.fixture(scope="module")
+def race(ray_cluster, tiny_preset, tmp_path_factory):
+    """Two tasks of one condition sent at once to two idle workers: (experiment, task,
+    outcomes)."""
     from dem.executors.ray import RayExecutor
 
-    exp = tiny_experiment(tiny_preset, tmp_path / "cache")
+    exp = tiny_experiment(tiny_preset, tmp_path_factory.mktemp("race") / "cache")
     task = exp.task(mix_condition(exp.preset, 0.25, 0))
-    gpu = replace(exp.preset.resources, gpus=1)
-    first, second = RayExecutor().run([task, task], resources=gpu, desc="race")
+    return exp, task, RayExecutor().run([task, task], resources=exp.preset.resources, desc="race")
+
+
+def test_two_tasks_racing_for_one_key_build_it_once(race):
+    """One builds, the other reuses that artifact; no half-built folder is left behind."""
+    exp, _, (first, second) = race
     assert first.key == second.key and first.result == second.result
     assert sorted([first.reused, second.reused]) == [False, True]
-    assert {first.devices, second.devices} == {"0", "1"}  # Ray's GPU accounting, one each
-    assert first.pid != second.pid
-    store = ArtifactStore(tmp_path / "cache")
+    store = ArtifactStore(exp.cache)
     conditions = [a for a in store.ls() if a.kind == "condition"]
     assert [a.key for a in conditions] == [first.key]
     assert (conditions[0].path / MARKER).is_file()
     assert (conditions[0].path / "result.json").is_file()
     assert not any(_owner_pid(f) for f in (store.base / ".tmp").iterdir())
+
+
+def test_gpu_tasks_get_their_own_device_and_a_fresh_worker(race):
+    """On the cluster's two fake GPUs: Ray gives each task one of them (CUDA_VISIBLE_DEVICES)
+    and a worker process of its own, never one that ran another task."""
+    from dem.executors.ray import RayExecutor
+
+    exp, task, cpu_outcomes = race
+    gpu = replace(exp.preset.resources, gpus=1)
+    outcomes = RayExecutor().run([task, task], resources=gpu, desc="gpus")
+    assert all(o.reused and o.key == cpu_outcomes[0].key for o in outcomes)
+    assert sorted(o.devices for o in outcomes) == ["0", "1"]
+    pids = [o.pid for o in outcomes]
+    assert len(set(pids)) == 2 and not set(pids) & {o.pid for o in cpu_outcomes}
 
 
 @pytest.mark.parametrize(
