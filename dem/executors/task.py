@@ -142,9 +142,10 @@ def summarize(executor: str, outcomes: Sequence[TaskOutcome]) -> str:
     built = sum(not o.reused for o in outcomes)
     hosts = Counter(o.host for o in outcomes)
     gpus = Counter(o.gpu for o in outcomes if o.gpu)
+    count = f"{len(outcomes)} condition{'s' * (len(outcomes) != 1)}"
     text = (
-        f"{len(outcomes)} conditions on {executor}: {built} built, {len(outcomes) - built} "
-        f"reused; hosts {', '.join(f'{h} ({n})' for h, n in hosts.most_common())}"
+        f"{count} on {executor}: {built} built, {len(outcomes) - built} reused; "
+        f"hosts {', '.join(f'{h} ({n})' for h, n in hosts.most_common())}"
     )
     if gpus:
         text += f"; GPUs {', '.join(f'{g} ({n})' for g, n in gpus.most_common())}"
