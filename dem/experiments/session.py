@@ -146,8 +146,9 @@ class Experiment:
 
     def build(self, conditions: Sequence[Condition]) -> int:
         """Build the missing `conditions` that no other process is building right now; returns
-        how many this process built. Several processes calling this on one list split it
-        between them (pytest-xdist workers do, before their tests read the results)."""
+        how many results this process now holds (built here or found done). Several processes
+        calling this on one list split it between them (pytest-xdist workers do, before their
+        tests read the results)."""
         built = 0
         for c in conditions:
             key = _result_key(self.model, None, c)
@@ -236,13 +237,18 @@ class Experiment:
             vanilla(), model=self.baseline or self.preset.model, adapter=self.baseline_adapter
         )
         cand = self.result(vanilla(), model=self.model, adapter=self.adapter)
-        base_label = (self.baseline or self.preset.model) + (
-            f"+{self.baseline_adapter}" if self.baseline_adapter else ""
-        )
-        label = self.model + (f"+{self.adapter}" if self.adapter else "")
+        base_label, label = self._gate_labels()
         return (
             replace(base, group="baseline", grid="gate", condition_id="baseline", model=base_label),
             replace(cand, group="candidate", grid="gate", condition_id="candidate", model=label),
+        )
+
+    def _gate_labels(self) -> tuple[str, str]:
+        """(baseline, candidate) as reports name them: ``model+adapter``."""
+        base = self.baseline or self.preset.model
+        return (
+            base + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            self.model + (f"+{self.adapter}" if self.adapter else ""),
         )
 
     def gate(self) -> GateVerdict:
@@ -264,14 +270,14 @@ class Experiment:
     def gate_error_verdict(self, reason: str) -> GateVerdict:
         """The verdict of a gate that could not decide, for ``gate.json`` (exit code 2)."""
         p = self.preset
+        baseline, candidate = self._gate_labels()
         return error_verdict(
             [reason],
             mode=p.gate.mode,
             max_drop=p.gate.max_drop,
             confidence=p.gate.confidence,
-            candidate=self.model + (f"+{self.adapter}" if self.adapter else ""),
-            baseline=(self.baseline or p.model)
-            + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            candidate=candidate,
+            baseline=baseline,
         )
 
     # -- runs ----------------------------------------------------------------------------
