@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dem.errors import DemError
 from dem.evals.sets import set_fingerprint
@@ -20,6 +20,9 @@ from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
 from dem.verbosity import progress_enabled
+
+if TYPE_CHECKING:
+    from dem.store import Artifact
 
 T = TypeVar("T")
 
@@ -173,6 +176,24 @@ class Runner:
     ) -> ConditionResult | None:
         """Evaluate `condition` on `model` (its adapter trained first, when it has data). With
         ``wait=False``, None when another process is building this condition right now."""
+        art = self.condition_artifact(condition, model=model, adapter=adapter, wait=wait)
+        return None if art is None else read_result(art)
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None
+    ) -> Artifact: ...
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool
+    ) -> Artifact | None: ...
+
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool = True
+    ) -> Artifact | None:
+        """The store artifact (kind ``condition``) that holds `condition`'s result on `model`,
+        built when missing (`run` reads it)."""
         spec = self.model_spec(model)
         if self.preset.eval.inspect_log:  # fail before any training, not after it
             from dem.inspect import require_inspect
@@ -188,15 +209,14 @@ class Runner:
             (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
             return {"condition": condition.id}
 
-        art = self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
-        return None if art is None else _read_result(art.path)
+        return self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
 
     def cached(
         self, condition: Condition, *, model: str, adapter: str | None = None
     ) -> ConditionResult | None:
         """The condition's result when the store holds it, else None (nothing is built)."""
         art = self.store.get("condition", self._condition_parts(condition, model, adapter))
-        return None if art is None else _read_result(art.path)
+        return None if art is None else read_result(art)
 
     def _condition_parts(
         self, condition: Condition, model: str, adapter: str | None
@@ -311,8 +331,9 @@ class Runner:
         )
 
 
-def _read_result(folder: Path) -> ConditionResult:
-    return ConditionResult.from_dict(json.loads((folder / "result.json").read_text()))
+def read_result(art: Artifact) -> ConditionResult:
+    """The `ConditionResult` a ``condition`` artifact holds."""
+    return ConditionResult.from_dict(json.loads((art.path / "result.json").read_text()))
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:
