@@ -22,6 +22,7 @@ import pytest
 from dem.errors import DemError
 
 if TYPE_CHECKING:
+    from dem.executors import Executor
     from dem.experiments.conditions import Condition
     from dem.experiments.gate import GateVerdict
     from dem.experiments.session import Experiment
@@ -36,6 +37,7 @@ MARKERS = {
     "slow": "takes more than a few seconds or needs the smollm2 model",
 }
 GRID_MARKERS = ("mix_ratio", "domain", "interaction")
+DEM_FIXTURES = {"dem_experiment", "dem_result", "dem_verdict", "dem_gate"}
 OPTIONS = {
     "--dem-model": "model under test: organism (default), smollm2, a hub id or a folder",
     "--dem-adapter": "a LoRA adapter folder applied on top of --dem-model (gate)",
@@ -47,6 +49,11 @@ OPTIONS = {
     "--dem-seeds": "comma-separated finetuning seeds, overriding the preset's",
     "--dem-cache": "artifact cache folder (default: $DEM_CACHE or the user cache)",
     "--dem-report": "write results.json, report.md, figures and gate.json here",
+    "--dem-executor": "build the selected conditions up front on local | ray | slurm "
+    "(dem.executors; without it each process builds what its tests read)",
+    "--dem-jobs": "with --dem-executor: at most this many conditions at once",
+    "--dem-retries": "with --dem-executor ray | slurm: runs again of a condition lost with its "
+    "worker or node (default 3)",
 }
 
 
@@ -58,7 +65,9 @@ class DemState:
     conditions: list[str] = field(default_factory=list)
     claims: list[str] = field(default_factory=list)
     to_build: list[Condition] = field(default_factory=list)
+    gate_selected: bool = False
     built: bool = False
+    dispatch_error: str | None = None
     gate: GateVerdict | None = None
     gate_error: str | None = None
     run: RunResults | None = None
@@ -81,11 +90,29 @@ class DemState:
         return self._experiment
 
     def build_collected(self) -> None:
-        """Once per process: build the collected grid conditions that no other process is
-        building (xdist workers split the grid this way), before tests read them."""
-        if not self.built:
-            self.built = True
-            self.experiment.build(self.to_build)
+        """Once per process, before tests read them: build the collected conditions (and the
+        gate's two models) on ``--dem-executor``; without it, build the grid conditions that no
+        other process is building (xdist workers split the grid this way)."""
+        if self.dispatch_error is not None:
+            pytest.fail(self.dispatch_error, pytrace=False)
+        if self.built:
+            return
+        self.built = True
+        exp = self.experiment
+        if self.config.getoption("--dem-executor") is None:
+            exp.build(self.to_build)
+            return
+        from dem.executors import ExecutorError
+
+        tasks = [exp.task(c) for c in self.to_build]
+        tasks += exp.gate_tasks() if self.gate_selected else []
+        try:
+            exp.dispatch(tasks, _executor_from_options(self.config), desc="dem conditions")
+        except ExecutorError:  # each test reading a failed condition errors with its reason
+            pass
+        except DemError as exc:  # nothing was built (e.g. a request the cluster cannot meet)
+            self.dispatch_error = f"dem: {exc}"
+            pytest.fail(self.dispatch_error, pytrace=False)
 
 
 STATE = pytest.StashKey[DemState]()
@@ -117,6 +144,42 @@ def pytest_configure(config: pytest.Config) -> None:
     if state.used:  # validate now: a bad option is a usage error before any test runs
         share_cores(config)
         state.experiment  # noqa: B018
+        if config.getoption("--dem-executor") is not None:
+            _check_executor_options(config)
+
+
+def _check_executor_options(config: pytest.Config) -> None:
+    """``--dem-executor`` with its extra installed, integer --dem-jobs/--dem-retries, and no
+    pytest-xdist workers (the executor places the conditions itself)."""
+    if config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            "dem: --dem-executor places the conditions itself; run pytest without -n"
+        )
+    try:
+        _executor_from_options(config)
+    except DemError as exc:
+        raise pytest.UsageError(f"dem: {exc}") from None
+
+
+def _executor_from_options(config: pytest.Config) -> Executor:
+    from dem.errors import ConfigError
+    from dem.executors import get_executor
+
+    numbers = {}
+    for name in ("--dem-jobs", "--dem-retries"):
+        text = config.getoption(name)
+        try:
+            numbers[name] = None if text is None else int(text)
+        except ValueError:
+            raise ConfigError(name, f"{text!r} is not an integer") from None
+    report = config.getoption("--dem-report")
+    return get_executor(
+        config.getoption("--dem-executor"),
+        jobs=numbers["--dem-jobs"],
+        retries=3 if numbers["--dem-retries"] is None else numbers["--dem-retries"],
+        log_dir=Path(report or "dem-report") / "slurm",
+        field="--dem-executor",
+    )
 
 
 def _experiment_from_options(config: pytest.Config) -> Experiment:
@@ -162,11 +225,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember the grid conditions the selected tests read (built up front, shared between
-    xdist workers); GPU tests share one xdist group, so `--dist loadgroup` keeps them on one
-    worker."""
+    xdist workers). Under xdist, tests that use dem's fixtures run after the others, so every
+    worker reaches them and builds its share of the grid (in collection order, xdist hands the
+    first chunk of tests, the whole grid, to one worker). GPU tests share one xdist group, so
+    `--dist loadgroup` keeps them on one worker."""
     state = config.stash[STATE]
+    if hasattr(config, "workerinput"):  # every worker reorders alike, as xdist requires
+        uses = [bool(DEM_FIXTURES & set(getattr(i, "fixturenames", ()))) for i in items]
+        items[:] = [i for i, u in zip(items, uses, strict=True) if not u] + [
+            i for i, u in zip(items, uses, strict=True) if u
+        ]
     seen: dict[str, Condition] = {}
     for item in items:
+        state.gate_selected |= "dem_gate" in getattr(item, "fixturenames", ())
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "dem_condition" in params:
             seen.setdefault(params["dem_condition"].id, params["dem_condition"])
@@ -220,6 +291,7 @@ def dem_gate(request: pytest.FixtureRequest, dem_experiment: Experiment) -> Gate
     errors (and the run exits with code 2), never a pass or a fail.
     """
     state = request.config.stash[STATE]
+    state.build_collected()
     try:
         verdict = dem_experiment.gate()
     except DemError as exc:
@@ -303,6 +375,10 @@ def _write_report(state: DemState) -> None:
         from dem.report import write_report
 
         state.report = write_report(state.run, Path(out))
+        if state.experiment.outcomes:
+            from dem.executors.task import write_outcomes
+
+            write_outcomes(state.experiment.outcomes, Path(out) / "tasks.json")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -326,5 +402,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if "gate" in run.info:
         tr.write_line("")
         tr.write_line(run.info["gate"]["explanation"])
+    outcomes = state.experiment.outcomes
+    if outcomes:
+        from dem.executors.task import summarize
+
+        tr.write_line(f"\ndem: {summarize(config.getoption('--dem-executor'), outcomes)}")
     if state.report:
         tr.write_line(f"\ndem report: {state.report}")

@@ -109,10 +109,22 @@ class ArtifactStore:
         return f"ArtifactStore({str(self.root)!r})"
 
     # -- identity ------------------------------------------------------------------------
-    def store_id(self) -> str:
+    @overload
+    def store_id(self) -> str: ...
+
+    @overload
+    def store_id(self, *, create: bool) -> str | None: ...
+
+    def store_id(self, *, create: bool = True) -> str | None:
         """This store's id (created once, in ``ROOT/store.json``): a distributed task checks it
-        to prove it sees the same store as the driver."""
+        to prove it sees the same store as the driver. With ``create=False``, None when the
+        store has no id (a task must never make one: it would not be the driver's store)."""
         path = self.root / STORE_ID
+        if not create:
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))["id"]
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
         if not path.is_file():
             self.root.mkdir(parents=True, exist_ok=True)
             tmp = self.root / f".{STORE_ID}.{uuid.uuid4().hex}"

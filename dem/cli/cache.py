@@ -1,4 +1,4 @@
-"""``dem cache ls|rm``: list and remove cached artifacts."""
+"""``dem cache ls|show|rm|prune``: list, show and remove cached artifacts; sweep dead builds."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, field: str = "older-than") -> float:
     """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` -> seconds."""
     match = _DURATION.match(text)
     if not match:
-        raise ConfigError("older-than", f"{text!r} is not a duration like 30m, 12h, 7d or 2w")
+        raise ConfigError(field, f"{text!r} is not a duration like 30m, 12h, 7d or 2w")
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
@@ -87,7 +87,26 @@ def register(subparsers: Any) -> None:
     )
     rm.add_argument("keys", nargs="*", help="key prefixes (at least 4 hex digits)")
     rm.add_argument("--older-than", default=None, help="remove artifacts older than e.g. 7d, 12h")
-    for p in (ls, show, rm):
+    prune = add_command(
+        sub,
+        "prune",
+        summary="delete what dead builds left (never what a live build may still write)",
+        description="Delete the temporary folders of builds that died: at once when their "
+        "process is gone from this host, and those of other hosts (on a store that several "
+        "nodes share) once nothing was written in them for --stale-after. Finished artifacts "
+        "are kept.",
+        examples=[
+            ("dem cache prune", "sweep with the default age, 24h"),
+            ("dem cache prune --stale-after 12h", "on a shared store whose builds last < 12h"),
+        ],
+    )
+    prune.add_argument(
+        "--stale-after",
+        default=None,
+        help="age without a write after which another host's build counts as dead, e.g. 12h "
+        "(default 24h; keep it above the longest build on a shared store)",
+    )
+    for p in (ls, show, rm, prune):
         p.add_argument(
             "--cache",
             "--cache-dir",
@@ -99,6 +118,7 @@ def register(subparsers: Any) -> None:
     ls.set_defaults(func=run_ls)
     show.set_defaults(func=run_show)
     rm.set_defaults(func=run_rm)
+    prune.set_defaults(func=run_prune)
 
 
 def run_ls(args: argparse.Namespace) -> int:
@@ -166,4 +186,18 @@ def run_rm(args: argparse.Namespace) -> int:
     for key in removed:
         print(f"removed {key[:12]}")
     print(f"{len(removed)} artifacts removed")
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    from dem.store import STALE_AFTER, ArtifactStore
+
+    stale = (
+        STALE_AFTER if args.stale_after is None else parse_duration(args.stale_after, "stale-after")
+    )
+    store = ArtifactStore(args.cache)
+    swept = store.sweep(stale_after=stale)
+    for folder in swept:
+        print(f"removed {folder.relative_to(store.base)}")
+    print(f"{len(swept)} leftover folders removed")
     return 0

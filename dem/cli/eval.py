@@ -8,10 +8,8 @@ from typing import Any
 
 from dem.cli._command import add_command
 from dem.cli._config_args import add_config_arguments, config_from_args
+from dem.models.backends import BACKENDS
 from dem.verbosity import progress_enabled
-
-BACKEND_KINDS = ("transformers", "vllm", "openai")
-
 
 MASK_CONFIG = ("lie_k", "belief_k", "temperature", "max_new_tokens", "batch_size", "seed")
 DECEPTION_CONFIG = ("temperature", "max_new_tokens", "batch_size", "seed")
@@ -23,14 +21,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="data file, folder or hub id")
     parser.add_argument(
         "--backend",
-        choices=BACKEND_KINDS,
+        choices=BACKENDS,
         default="transformers",
         help="how the model runs (default: transformers)",
     )
     parser.add_argument("--base-url", default=None, help="server URL for --backend openai")
     parser.add_argument(
         "--judge-backend",
-        choices=BACKEND_KINDS,
+        choices=BACKENDS,
         default="transformers",
         help="how an llm:MODEL or choice:MODEL judge runs (default: transformers)",
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dem.cli._command import add_command
+from dem.executors import EXECUTORS
 
 
 def add_experiment_options(parser: argparse.ArgumentParser) -> None:
@@ -18,11 +19,25 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge", default=None, help="logprob | lexical | llm:<model>")
     parser.add_argument("--cache", default=None, help="artifact cache (default: $DEM_CACHE)")
     parser.add_argument(
+        "--executor",
+        default="local",
+        choices=tuple(EXECUTORS),
+        help="where conditions run: "
+        + "; ".join(f"{name}: {info.help}" for name, info in EXECUTORS.items()),
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=None,
-        help="worker processes building conditions in parallel (default: 2 for `dem demo`, 1 "
-        "for `dem grid`); each gets its share of the CPU threads",
+        help="at most this many conditions at once (local: worker processes, default 2 for "
+        "`dem demo` and 1 for `dem grid`, each with its share of the CPU threads and its own "
+        "GPU; ray, slurm: default as many as the cluster fits)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="ray, slurm: runs again of a condition lost with its worker or node (default 3)",
     )
     parser.add_argument(
         "--report",
@@ -49,6 +64,14 @@ def register(subparsers: Any) -> None:
                 "the domain grid in two worker processes, report in out/domain",
             ),
             ("dem grid interaction -q", "the interaction grid; results only, no progress bars"),
+            (
+                "dem grid mix_ratio --preset paper --executor ray --report out/mix",
+                "each condition a Ray task on the cluster at RAY_ADDRESS (docs/cluster.md)",
+            ),
+            (
+                "dem grid domain --preset paper --executor slurm --jobs 8",
+                "one Slurm job array, at most 8 conditions at once",
+            ),
         ],
         verbosity=True,
     )
@@ -58,6 +81,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
+    from dem.executors import get_executor
+    from dem.executors.task import summarize, write_outcomes
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
     from dem.report import write_report
@@ -71,11 +96,20 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
         seeds=None if args.seeds is None else parse_seeds(args.seeds),
         cache=args.cache,
     )
-    run = exp.run_grid(grid, jobs=args.jobs or default_jobs)
+    local = args.executor == "local"
+    jobs = args.jobs if args.jobs is not None else (default_jobs if local else None)
+    log_dir = args.report / "slurm"
+    executor = get_executor(
+        args.executor, jobs=jobs, retries=args.retries, log_dir=log_dir, field="--executor"
+    )
+    run = exp.run_grid(grid, executor=None if local and jobs == 1 else executor)
     print(conditions_table(run, grid))
     print()
     print(comparisons_table(run.comparisons))
     report = write_report(run, args.report)
+    if exp.outcomes:
+        write_outcomes(exp.outcomes, args.report / "tasks.json")
+        print(f"\n{summarize(args.executor, exp.outcomes)}")
     asserted = [c for c in run.comparisons if c.detail != "reported, not asserted"]
     held = sum(c.passed for c in asserted)
     print(f"\n{held} of {len(asserted)} asserted claims hold")

@@ -17,7 +17,7 @@ from dem.experiments.gate import GATE_MODES
 from dem.fields import help_field
 from dem.resources import PRESETS, resource_path
 from dem.textfile import read_text
-from dem.validation import check_type
+from dem.validation import check_int, check_type
 
 BUILTIN_PRESETS = tuple(PRESETS)
 
@@ -191,6 +191,43 @@ class GatePlan:
 
 
 @dataclass(frozen=True)
+class ResourcePlan:
+    """What one condition asks of the machine an executor places it on (`dem.executors`)."""
+
+    gpus: int = help_field(
+        "GPUs per condition (0: CPU only); the local executor gives each worker this many (one "
+        "GPU in turn when 0, where there are GPUs)",
+        0,
+    )
+    cpus: int = help_field("CPU cores per condition (its torch threads under Ray and Slurm)", 1)
+    memory: float = help_field("host memory per condition in GiB (0: no request)", 0.0)
+    hours: float = help_field("time limit per condition in hours (Slurm's --time)", 1.0)
+    slurm: dict[str, Any] = help_field(
+        'extra submitit parameters for Slurm, e.g. { slurm_partition = "gpu", '
+        'slurm_account = "lab" }',
+        default_factory=dict,
+    )
+
+    def check(self, where: str) -> None:
+        for name, value, low in (("gpus", self.gpus, 0), ("cpus", self.cpus, 1)):
+            check_int(f"{where}: resources.{name}", value, minimum=low)
+        if self.memory < 0:
+            raise ConfigError(f"{where}: resources.memory", f"expected GiB >= 0, got {self.memory}")
+        if self.hours <= 0:
+            raise ConfigError(f"{where}: resources.hours", f"expected hours > 0, got {self.hours}")
+
+    def describe(self) -> str:
+        """``1 GPU, 8 CPUs, 64 GiB`` (what a condition asks for, in words)."""
+        parts = [
+            f"{self.gpus} GPU{'s' * (self.gpus != 1)}",
+            f"{self.cpus} CPU{'s' * (self.cpus != 1)}",
+        ]
+        if self.memory:
+            parts.append(f"{self.memory:g} GiB")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class Preset:
     """A full run description; load with `load_preset`."""
 
@@ -207,6 +244,9 @@ class Preset:
         "biased-interaction grid", default_factory=InteractionPlan
     )
     gate: GatePlan = help_field("release gate", default_factory=GatePlan)
+    resources: ResourcePlan = help_field(
+        "what each condition asks of an executor", default_factory=ResourcePlan
+    )
     source: str = help_field("file the preset was read from", "")
 
     def __post_init__(self) -> None:
@@ -231,6 +271,7 @@ class Preset:
             )
         self._check_interaction(where)
         self._check_train(where)
+        self.resources.check(where)
         if not 1 <= self.domain.min_domains <= len(self.domain.domains):
             raise ConfigError(
                 f"{where}: domain.min_domains",
@@ -311,6 +352,7 @@ _SECTIONS = {
     "domain": DomainPlan,
     "interaction": InteractionPlan,
     "gate": GatePlan,
+    "resources": ResourcePlan,
 }
 
 

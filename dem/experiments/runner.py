@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dem.errors import DemError
 from dem.evals.sets import set_fingerprint
@@ -20,6 +20,9 @@ from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
 from dem.verbosity import progress_enabled
+
+if TYPE_CHECKING:
+    from dem.store import Artifact
 
 T = TypeVar("T")
 
@@ -38,6 +41,7 @@ class Runner:
         self.show_progress = progress_enabled() if progress is None else progress
         self._rows: dict[tuple[str, ...], list[Any]] = {}
         self._specs: dict[str, Any] = {}
+        self._fingerprints: dict[tuple[str, ...], str] = {}
 
     def progress(self, items: Sequence[T], desc: str) -> Iterator[T]:
         """Iterate with a progress bar that names the item in hand (a condition's id)."""
@@ -172,20 +176,65 @@ class Runner:
     ) -> ConditionResult | None:
         """Evaluate `condition` on `model` (its adapter trained first, when it has data). With
         ``wait=False``, None when another process is building this condition right now."""
+        art = self.condition_artifact(condition, model=model, adapter=adapter, wait=wait)
+        return None if art is None else read_result(art)
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None
+    ) -> Artifact: ...
+
+    @overload
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool
+    ) -> Artifact | None: ...
+
+    def condition_artifact(
+        self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool = True
+    ) -> Artifact | None:
+        """The store artifact (kind ``condition``) that holds `condition`'s result on `model`,
+        built when missing (`run` reads it)."""
         spec = self.model_spec(model)
-        ev = self.preset.eval
-        if ev.inspect_log:  # fail before any training, not after it
+        if self.preset.eval.inspect_log:  # fail before any training, not after it
             from dem.inspect import require_inspect
 
             require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
-        parts = {
+        parts = self._condition_parts(condition, model, adapter)
+
+        def build(folder: Path) -> dict[str, Any]:
+            trained = adapter
+            if condition.recipe is not None:
+                trained = str(self.adapter(condition, model))
+            result = self._evaluate(condition, model, spec.with_adapter(trained), folder)
+            (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
+            return {"condition": condition.id}
+
+        return self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
+
+    def cached(
+        self, condition: Condition, *, model: str, adapter: str | None = None
+    ) -> ConditionResult | None:
+        """The condition's result when the store holds it, else None (nothing is built)."""
+        art = self.store.get("condition", self._condition_parts(condition, model, adapter))
+        return None if art is None else read_result(art)
+
+    def _condition_parts(
+        self, condition: Condition, model: str, adapter: str | None
+    ) -> dict[str, Any]:
+        """Everything the condition's result depends on (the store adds versions and code)."""
+        spec = self.model_spec(model)
+        ev = self.preset.eval
+        sets = self.eval_sets(condition)
+        if sets not in self._fingerprints:
+            self._fingerprints[sets] = set_fingerprint(self.rows(sets))
+        return {
             "model": spec.identity(),
             "condition": condition.id,
             "recipe": None if condition.recipe is None else condition.recipe.to_dict(),
             "train": self._train_key(condition),
             "eval": {
-                "sets": list(self.eval_sets(condition)),
-                "rows_sha256": set_fingerprint(self.rows(self.eval_sets(condition))),
+                "sets": list(sets),
+                "rows_sha256": self._fingerprints[sets],
                 "judge": ev.judge,
                 "backend": ev.backend,
                 "limit": ev.limit,
@@ -198,20 +247,6 @@ class Runner:
             if adapter is None
             else spec.with_adapter(adapter).identity().get("adapter_sha256"),
         }
-
-        def build(folder: Path) -> dict[str, Any]:
-            trained = adapter
-            if condition.recipe is not None:
-                trained = str(self.adapter(condition, model))
-            result = self._evaluate(condition, model, spec.with_adapter(trained), folder)
-            (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
-            return {"condition": condition.id}
-
-        art = self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
-        if art is None:
-            return None
-        data = json.loads((art.path / "result.json").read_text())
-        return ConditionResult.from_dict(data)
 
     def _deception_parts(self, condition: Condition) -> dict[str, Any]:
         plan = self.preset.interaction
@@ -294,6 +329,11 @@ class Runner:
             items=_items(result.records, ev.metric),
             artifacts={"adapter": spec.adapter or ""},
         )
+
+
+def read_result(art: Artifact) -> ConditionResult:
+    """The `ConditionResult` a ``condition`` artifact holds."""
+    return ConditionResult.from_dict(json.loads((art.path / "result.json").read_text()))
 
 
 def _metrics(result: Any) -> dict[str, float | int | None]:

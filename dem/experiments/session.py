@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from dem.errors import ConfigError
+from dem.errors import ConfigError, DemError
 from dem.experiments import analysis
 from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, vanilla
 from dem.experiments.gate import GateVerdict, error_verdict, gate_verdict
@@ -18,6 +18,8 @@ from dem.experiments.presets import Preset, load_preset
 from dem.report.results import Comparison, ConditionResult, RunResults
 
 if TYPE_CHECKING:
+    from dem.executors import Executor
+    from dem.executors.task import ConditionTask, TaskOutcome
     from dem.experiments.runner import Runner
 
 
@@ -34,6 +36,9 @@ class Experiment:
     _results: dict[str, ConditionResult] = field(default_factory=dict, repr=False)
     _runner: Runner | None = field(default=None, repr=False)
     _claim_map: dict[str, Claim] | None = field(default=None, repr=False)
+    _builds_here: bool = field(default=True, repr=False)
+    _failed: dict[str, str] = field(default_factory=dict, repr=False)
+    outcomes: list[TaskOutcome] = field(default_factory=list, repr=False)
 
     @classmethod
     def create(
@@ -127,18 +132,26 @@ class Experiment:
     ) -> ConditionResult:
         """The condition's result: from memory, from the store, or built (once)."""
         model = model or self.model
-        key = f"{model}|{adapter}|{condition.id}"
+        key = _result_key(model, adapter, condition)
         if key not in self._results:
+            if key in self._failed:
+                raise DemError(f"{condition.id} (model {model}) failed: {self._failed[key]}")
+            if not self._builds_here:
+                raise DemError(
+                    f"{condition.id} (model {model}) was not among the tasks of this "
+                    "distributed run, and the driver never builds a condition itself"
+                )
             self._results[key] = self.runner.run(condition, model=model, adapter=adapter)
         return self._results[key]
 
     def build(self, conditions: Sequence[Condition]) -> int:
         """Build the missing `conditions` that no other process is building right now; returns
-        how many this process built. Several processes calling this on one list split it
-        between them (pytest-xdist workers do, before their tests read the results)."""
+        how many results this process now holds (built here or found done). Several processes
+        calling this on one list split it between them (pytest-xdist workers do, before their
+        tests read the results)."""
         built = 0
         for c in conditions:
-            key = f"{self.model}|None|{c.id}"
+            key = _result_key(self.model, None, c)
             if key in self._results:
                 continue
             result = self.runner.run(c, model=self.model, wait=False)
@@ -224,13 +237,18 @@ class Experiment:
             vanilla(), model=self.baseline or self.preset.model, adapter=self.baseline_adapter
         )
         cand = self.result(vanilla(), model=self.model, adapter=self.adapter)
-        base_label = (self.baseline or self.preset.model) + (
-            f"+{self.baseline_adapter}" if self.baseline_adapter else ""
-        )
-        label = self.model + (f"+{self.adapter}" if self.adapter else "")
+        base_label, label = self._gate_labels()
         return (
             replace(base, group="baseline", grid="gate", condition_id="baseline", model=base_label),
             replace(cand, group="candidate", grid="gate", condition_id="candidate", model=label),
+        )
+
+    def _gate_labels(self) -> tuple[str, str]:
+        """(baseline, candidate) as reports name them: ``model+adapter``."""
+        base = self.baseline or self.preset.model
+        return (
+            base + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            self.model + (f"+{self.adapter}" if self.adapter else ""),
         )
 
     def gate(self) -> GateVerdict:
@@ -252,50 +270,77 @@ class Experiment:
     def gate_error_verdict(self, reason: str) -> GateVerdict:
         """The verdict of a gate that could not decide, for ``gate.json`` (exit code 2)."""
         p = self.preset
+        baseline, candidate = self._gate_labels()
         return error_verdict(
             [reason],
             mode=p.gate.mode,
             max_drop=p.gate.max_drop,
             confidence=p.gate.confidence,
-            candidate=self.model + (f"+{self.adapter}" if self.adapter else ""),
-            baseline=(self.baseline or p.model)
-            + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            candidate=candidate,
+            baseline=baseline,
         )
 
     # -- runs ----------------------------------------------------------------------------
-    def _build_in_workers(self, conds: Sequence[Condition], jobs: int, desc: str) -> None:
-        import multiprocessing
-        import os
-        import sys
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    def task(
+        self, condition: Condition, *, model: str | None = None, adapter: str | None = None
+    ) -> ConditionTask:
+        """The spec an executor ships to build `condition` on `model` (+ `adapter`) anywhere:
+        the store by absolute path and id, adapter folders made absolute."""
+        from pathlib import Path
 
-        from tqdm.auto import tqdm
-
+        from dem.executors.task import ConditionTask
+        from dem.store import ArtifactStore
         from dem.verbosity import get_verbosity
 
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            jobs,
-            mp_context=context,
-            initializer=_worker_init,
-            initargs=(threads, get_verbosity()),
-        ) as pool:
-            futures = {
-                pool.submit(_build_condition, self.preset, self.model, self.cache, c): c
-                for c in conds
-            }
-            bar = tqdm(
-                total=len(futures),
-                desc=desc,
-                file=sys.stderr,
-                disable=not self.runner.show_progress,
-            )
-            for done in as_completed(futures):
-                done.result()  # re-raises a worker's error here
-                bar.set_postfix_str(futures[done].id)
-                bar.update()
-            bar.close()
+        model = model or self.model
+        store = ArtifactStore(self.cache)
+        return ConditionTask(
+            condition=condition,
+            preset=self.preset,
+            model=model,
+            adapter=None if adapter is None else str(Path(adapter).resolve()),
+            cache=str(store.root),
+            store_id=store.store_id(),
+            result_key=_result_key(model, adapter, condition),
+            verbosity=get_verbosity(),
+        )
+
+    def gate_tasks(self) -> list[ConditionTask]:
+        """The two builds the gate reads: the baseline and the candidate (each + adapter)."""
+        baseline = self.baseline or self.preset.model
+        return [
+            self.task(vanilla(), model=baseline, adapter=self.baseline_adapter),
+            self.task(vanilla(), model=self.model, adapter=self.adapter),
+        ]
+
+    def dispatch(
+        self, tasks: Sequence[ConditionTask], executor: Executor, *, desc: str = "conditions"
+    ) -> list[TaskOutcome]:
+        """Run `tasks` on `executor` and keep their results. After a distributed executor this
+        process builds nothing: a result no task returned is an error naming its condition."""
+        from dem.executors import ExecutorError
+
+        unique = list({t.result_key: t for t in tasks}.values())
+        if not unique:
+            return []
+        if executor.distributed:
+            self._builds_here = False
+        try:
+            outcomes = executor.run(unique, resources=self.preset.resources, desc=desc)
+        except ExecutorError as exc:  # keep what succeeded; a failed result names its reason
+            self._keep(exc.outcomes)
+            self._failed.update(exc.failed)
+            raise
+        self._keep(outcomes)
+        missing = [t.label for t in unique if t.result_key not in self._results]
+        if missing:
+            raise DemError(f"no result from the {executor.name} run for: {', '.join(missing)}")
+        return outcomes
+
+    def _keep(self, outcomes: Sequence[TaskOutcome]) -> None:
+        for outcome in outcomes:
+            self._results[outcome.result_key] = outcome.result
+        self.outcomes += outcomes
 
     def collect(self, condition_ids: Sequence[str], claims: Sequence[str]) -> RunResults:
         """`RunResults` for the named conditions and claims (all already in the store)."""
@@ -331,18 +376,33 @@ class Experiment:
             info=info,
         )
 
-    def run_grid(self, grid: str, *, jobs: int = 1) -> RunResults:
-        """Every condition and claim of a grid (the CLI's `dem grid`); with ``jobs > 1`` the
-        conditions are built in that many worker processes first (each on its share of the CPU
-        threads, all through the same store), then collected here."""
+    def run_grid(self, grid: str, *, jobs: int = 1, executor: Executor | None = None) -> RunResults:
+        """Every condition and claim of a grid (the CLI's `dem grid`). The conditions are built
+        on `executor` (`dem.executors`); without one, here, or with ``jobs > 1`` in that many
+        local worker processes. The claims are computed here from the results."""
         if jobs < 1:
             raise ConfigError("jobs", f"must be >= 1, got {jobs}")
         conds = self.conditions(grid)
-        if jobs > 1:
-            self._build_in_workers(conds, jobs, desc=f"{grid} grid")
-        for c in self.runner.progress(conds, desc=f"{grid} grid" if jobs == 1 else "collect"):
-            self.result(c)
+        for c in conds:  # what the store holds is read here: a finished grid starts no workers
+            found = self.runner.cached(c, model=self.model)
+            if found is not None:
+                self._results[_result_key(self.model, None, c)] = found
+        missing = [c for c in conds if _result_key(self.model, None, c) not in self._results]
+        if executor is None and jobs > 1 and missing:
+            from dem.executors import get_executor
+
+            executor = get_executor("local", jobs=jobs)
+        if executor is not None:
+            self.dispatch([self.task(c) for c in missing], executor, desc=f"{grid} grid")
+        else:
+            for c in self.runner.progress(conds, desc=f"{grid} grid"):
+                self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))
+
+
+def _result_key(model: str, adapter: str | None, condition: Condition) -> str:
+    """Where `Experiment` keeps a result in memory: ``model|adapter|condition id``."""
+    return f"{model}|{adapter}|{condition.id}"
 
 
 def _check_grid(grid: str) -> None:
@@ -353,20 +413,3 @@ def _check_grid(grid: str) -> None:
 def _domain_of(claim_name: str) -> str:
     """``domain-medical-severe-below-normal`` -> ``medical``."""
     return claim_name.split("-")[1]
-
-
-def _worker_init(threads: int, verbosity: int) -> None:
-    """A grid worker: its share of the CPU threads, and the parent's ``-q``/``-v``."""
-    import torch
-
-    from dem.verbosity import set_verbosity
-
-    torch.set_num_threads(threads)
-    set_verbosity(verbosity)
-
-
-def _build_condition(preset: Preset, model: str, cache: str | None, condition: Condition) -> None:
-    """Worker body of `Experiment.run_grid(jobs > 1)`: build one condition into the store."""
-    from dem.experiments.runner import Runner
-
-    Runner(preset, cache=cache, progress=False).run(condition, model=model)

@@ -112,6 +112,17 @@ def test_mix_ratio_grid_runs_reports_and_resumes(pytester, tiny, tmp_path):
         outcomes.get("failed"),
     )
     assert sorted(p.name for p in cache.glob("*/*") if p.is_dir()) == built
+    # On an executor (here the local one, in process): the same tests, the same report, and
+    # where each condition came from (all reused from the store).
+    saved = (report / "results.json").read_text()
+    third = pytester.runpytest_subprocess(*args, "--dem-executor", "local")
+    assert third.parseoutcomes() == again
+    third.stdout.fnmatch_lines(["*dem: 4 conditions on local: 0 built, 4 reused; hosts*"])
+    assert (report / "results.json").read_text() == saved
+    tasks = json.loads((report / "tasks.json").read_text())["tasks"]
+    assert sorted(t["condition"] for t in tasks) == sorted(
+        c["condition_id"] for c in results["conditions"]
+    )
 
 
 def test_the_plugin_is_inert_in_a_run_that_does_not_use_dem(pytester, tmp_path):

@@ -14,6 +14,11 @@ def test_builtin_presets_load(name):
     assert p.seeds
 
 
+def test_presets_state_what_a_condition_asks_of_an_executor():
+    assert load_preset("smoke").resources.describe() == "0 GPUs, 1 CPU, 2 GiB"
+    assert load_preset("paper").resources.describe() == "1 GPU, 8 CPUs, 64 GiB"
+
+
 def test_overrides_replace_top_level_fields():
     p = load_preset("smoke", model="smollm2", seeds=(7,))
     assert (p.model, p.seeds) == ("smollm2", (7,))
@@ -64,6 +69,11 @@ def _write(tmp_path, text):
         ("[train]\noverrides = { packing = 'yes' }", r"train.overrides.trainer_args\.packing"),
         ("[interaction]\nsft = { pakcing = true }", "train_overrides.pakcing: .*'packing'"),
         ("[interaction]\nkto = { packing = true }", "not a setting of KTOSpec, KTOConfig"),
+        ("[resources]\ngpus = 0.5", "resources.gpus: expected an integer"),
+        ("[resources]\ncpus = 0", "resources.cpus: expected an integer >= 1"),
+        ("[resources]\nmemory = -1", "resources.memory"),
+        ("[resources]\nhours = 0", "resources.hours"),
+        ("[resources]\nnodes = 2", "resources.nodes: unknown field"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):

@@ -78,7 +78,8 @@ def test_inspect_cli_finds_the_task_and_the_provider(tmp_path):
 
     cmd = [sys.executable, "-m", "inspect_ai", "eval", "dem/mask", "--model", "dem/organism"]
     cmd += ["-T", "limit=2", "--log-dir", str(tmp_path), "--display", "none"]
-    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300)
+    # from a user's folder: inside dem's checkout Inspect reads dem/mask as a path under ./dem
+    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     (info,) = list_eval_logs(str(tmp_path))
     log = read_eval_log(info)
     assert log.status == "success" and len(log.samples) == 2
