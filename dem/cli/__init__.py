@@ -24,6 +24,8 @@ GROUPS = (
     "report",
     "organism",
     "interact",
+    "redteam",
+    "guard",
 )
 
 

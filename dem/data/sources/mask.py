@@ -179,17 +179,36 @@ def _required_for(archetype: str) -> tuple[str, ...]:
     return REQUIRED_COLUMNS + extra
 
 
+def _column_archetype(path: Path) -> str | None:
+    """The one value of an ``archetype`` column (files dem writes under other names, e.g. a
+    red team's ``pressures.csv``), or None when the file has no such column."""
+    reader = csv.DictReader(csv_text(path))
+    if reader.fieldnames is None or "archetype" not in reader.fieldnames:
+        return None
+    try:
+        values = {(raw.get("archetype") or "").strip() for raw in reader}
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV: {exc}", path, reader.line_num) from None
+    if len(values) != 1:
+        raise DataError(f"the archetype column must hold one value, got {sorted(values)}", path)
+    value = values.pop()
+    if value not in ARCHETYPES:
+        raise DataError(f"archetype column: {value!r} is not one of {', '.join(ARCHETYPES)}", path)
+    return value
+
+
 def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     if archetype is None:
-        if path.stem not in ARCHETYPES:
+        archetype = path.stem if path.stem in ARCHETYPES else _column_archetype(path)
+        if archetype is None:
             raise DataError(
                 f"cannot infer the MASK archetype from the file name {path.name!r}; "
-                f"name it <archetype>.csv or pass archetype= (one of {', '.join(ARCHETYPES)})",
+                f"name it <archetype>.csv, give it an archetype column or pass archetype= "
+                f"(one of {', '.join(ARCHETYPES)})",
                 path,
             )
-        archetype = path.stem
     _check_archetype(archetype)
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.DictReader(csv_text(path))
     if reader.fieldnames is None:
         raise DataError("empty CSV file (no header)", path)
