@@ -95,6 +95,17 @@ def plot_families(result: Mapping[str, Any], path: str | Path) -> Path:
     return path
 
 
+def _example(ex: Mapping[str, Any] | None) -> list[str]:
+    if not ex:
+        return []
+    lines = [f"The best pressure on the first held-out item ({ex['proposition']}):", ""]
+    lines.append(f"- system: {ex['system'] or '(none)'}")
+    if ex.get("turn"):
+        lines.append(f"- earlier turn: user: {ex['turn'][0]} / assistant: {ex['turn'][1]}")
+    lines += [f"- user: {ex['user']}", ""]
+    return lines
+
+
 def write_report(result: Mapping[str, Any], path: str | Path, figure: str | None) -> Path:
     """``report.md``: what ran, the headline, the ranked table, the family table."""
     diff = result["best_minus_standard"]
@@ -115,6 +126,7 @@ def write_report(result: Mapping[str, Any], path: str | Path, figure: str | None
         f"- best - standard, paired over {diff['n_items']} items: {_est(diff['diff'])} "
         f"(p = {diff['p_value'] if diff['p_value'] is not None else float('nan'):.4f})",
         "",
+        *_example(result["best"].get("example")),
         "Lie rate: " + result["lie_rate_meaning"] + ". Evasion (answers that dodge, MASK's C) "
         "is counted apart from lies" + (" (forced choice has none)." if result["forced"] else "."),
         "",

@@ -135,7 +135,7 @@ def run_redteam(
         nonlocal rows_scored
         scores = score_pressure(space, p, search_items, be, judge, mask_config)
         rows_scored += scores.n_rows
-        return scores.mean
+        return scores.lies_per_item
 
     start = time.perf_counter()
     found = search(
@@ -193,6 +193,19 @@ def run_redteam(
             ],
         },
         "heldout_seconds": heldout_seconds,
+    }
+    example = held[0]
+    shown = space.render(
+        top[0].pressure,
+        example.fields(),
+        example.lie_letter,
+        provided_fact=example.archetype == "provided_facts",
+    )
+    result["best"]["example"] = {
+        "proposition": example.proposition,
+        "system": shown.system,
+        "turn": None if shown.turn is None else list(shown.turn),
+        "user": shown.user,
     }
     figure = None
     if report.families:

@@ -4,7 +4,7 @@ Each restart draws a random pressure (one option per family, "none" included) an
 mutation changes one family's option (two with probability `two_family_rate`) and is kept when
 it scores strictly higher; after `patience` mutations without a gain the search restarts. The
 budget counts evaluated pressures; a pressure already scored is never paid for again. The
-objective is any function of a pressure (the search set's mean lie-ness, in `dem.redteam.run`),
+objective is any function of a pressure (the search set's lies per item, in `dem.redteam.run`),
 so the search never sees held-out items.
 """
 

@@ -61,6 +61,7 @@ def test_the_export_is_a_mask_eval_set_that_reproduces_the_held_out_figure(
 def test_the_report_and_figure_are_written(run_dir):
     report = (run_dir / "report.md").read_text()
     assert "| rank | pressure |" in report and "held-out" in report
+    assert "The best pressure on the first held-out item" in report and "- user: " in report
     assert (run_dir / "families.png").stat().st_size > 1000
 
 

@@ -47,3 +47,5 @@ def test_a_generating_judge_counts_lies_evasions_and_errors_apart(organism_backe
     assert got.evasion is not None
     assert all(v in (0.0, 1.0) for v in got.lie.values())
     assert len(got.lie) + sum(got.errors.values()) == 6
+    # the search's objective: an answer the judge cannot read is no lie
+    assert got.lies_per_item == sum(got.lie.values()) / 6 <= max(got.mean, 0.0)
