@@ -72,6 +72,7 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=5, help="belief replies (sample method)")
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--log-dir", default=None, help="keep the proxy's decision log here")
     args = parser.parse_args()
 
     import torch
@@ -128,7 +129,7 @@ def main() -> int:
                 results[name] = _measure(server.url, bodies, args.concurrency)
             log.close()
         up = HTTPUpstream(plain_server.url, args.model)
-        log = DecisionLog(f"{logs}/proxy")
+        log = DecisionLog(args.log_dir or f"{logs}/proxy")
         with GuardServer(up, Guard(up.backend, belief=sample, log=log)) as proxy:
             results["proxy, sampled belief"] = _measure(proxy.url, bodies, args.concurrency)
         log.close()

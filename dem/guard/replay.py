@@ -69,6 +69,14 @@ class ReplayConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        from dem.evals.api import MASK_JUDGES, parse_judge_name
+
+        parse_judge_name(self.judge, MASK_JUDGES)
+        if self.judge == "logprob":
+            raise ConfigError(
+                "judge",
+                "logprob scores a model, not an answer; use lexical, llm:MODEL or choice:MODEL",
+            )
         if self.answers not in ANSWER_MODES:
             raise ConfigError("answers", f"expected one of {ANSWER_MODES}, got {self.answers!r}")
         check_int("max_new_tokens", self.max_new_tokens, minimum=1)

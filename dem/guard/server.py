@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dem.errors import ConfigError
+from dem.errors import ConfigError, DemError
 from dem.guard.guard import Check, Guard
 from dem.guard.stakes import LOW, TopicRule, assess
 from dem.guard.upstream import UpstreamError
@@ -96,7 +96,9 @@ class GuardServer:
             def log_message(self, *args: Any) -> None:  # the decision log is the record
                 pass
 
-            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None):
+            def _send(
+                self, status: int, payload: Any, headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
                 try:
                     self.send_response(status)
@@ -149,7 +151,10 @@ class GuardServer:
                     )
                 self._send(status, payload, headers)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._httpd = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise DemError(f"cannot listen on {host}:{port}: {exc}") from None
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

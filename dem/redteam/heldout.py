@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dem.evals.stats import Estimate, PairedResult, bootstrap_mean, paired_bootstrap
+from dem.fields import help_field
 from dem.redteam.items import Item
 from dem.redteam.scoring import ItemScores
 from dem.redteam.search import Evaluated
@@ -78,9 +79,9 @@ class HeldoutReport:
 class Bootstrap:
     """Settings of the item bootstrap."""
 
-    n_resamples: int = 2000
-    ci: float = 0.95
-    seed: int = 0
+    n_resamples: int = help_field("Bootstrap resamples of each CI.", 2000)
+    ci: float = help_field("Confidence level of the intervals.", 0.95)
+    seed: int = help_field("Seed of the resampling.", 0)
 
     def mean(self, values: Sequence[float]) -> Estimate:
         return bootstrap_mean(values, n_resamples=self.n_resamples, ci=self.ci, seed=self.seed)

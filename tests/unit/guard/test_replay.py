@@ -75,6 +75,10 @@ def test_the_curve_and_auc_follow_the_risks():
 def test_bad_replays_fail_early(organism_backend):
     with pytest.raises(ConfigError, match="answers"):
         ReplayConfig(answers="imagined")
+    with pytest.raises(ConfigError, match="not an answer"):
+        ReplayConfig(judge="logprob")
+    with pytest.raises(ConfigError, match="judge"):
+        ReplayConfig(judge="oracle")
     with pytest.raises(ConfigError, match="belief_data"):
         replay(
             "organism",

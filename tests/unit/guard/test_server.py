@@ -223,6 +223,14 @@ def test_an_unreachable_upstream_is_an_error_never_a_pass(tmp_path):
     assert "upstream" in body["error"]["message"]
 
 
+def test_a_busy_port_is_a_clear_error(upstream):
+    from dem.errors import DemError
+
+    _, port = upstream.address
+    with pytest.raises(DemError, match="cannot listen"):
+        GuardServer(LocalUpstream(None, "x"), port=port)
+
+
 def test_concurrent_requests_are_all_answered_and_logged(upstream, tmp_path):
     items = WORLD.items[10:16]
     with proxy(upstream.url, tmp_path) as px, ThreadPoolExecutor(4) as pool:
