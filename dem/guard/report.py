@@ -98,16 +98,14 @@ def plot_windows(windows: Sequence[Mapping[str, Any]], path: str | Path) -> Path
     plt = _pyplot()
     x = list(range(1, len(windows) + 1))
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
-    for key, label, color in (
-        ("contradiction_rate", "contradictions", "#c44e52"),
-        ("held_back_rate", "flagged or held back", "#8172b2"),
-        ("evasion_rate", "evasions", "#ccb974"),
-        ("error_rate", "guard errors", "#4c72b0"),
+    for key, label, color, style in (
+        ("contradiction_rate", "contradictions", "#c44e52", "-"),
+        ("held_back_rate", "flagged or held back", "#8172b2", "--"),
+        ("evasion_rate", "evasions", "#ccb974", "-"),
+        ("error_rate", "guard errors", "#4c72b0", "-"),
     ):
-        ys = [w.get(key) for w in windows]
-        ax.plot(
-            x, [float("nan") if y is None else y for y in ys], marker=".", label=label, color=color
-        )
+        ys = [float("nan") if w.get(key) is None else w[key] for w in windows]
+        ax.plot(x, ys, marker=".", label=label, color=color, linestyle=style)
     ax.set_xlabel(f"window ({windows[0]['n'] if windows else 0} decisions each)")
     ax.set_ylabel("share of checked answers")
     ax.set_ylim(-0.02, 1.02)
