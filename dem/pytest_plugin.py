@@ -36,6 +36,7 @@ MARKERS = {
     "slow": "takes more than a few seconds or needs the smollm2 model",
 }
 GRID_MARKERS = ("mix_ratio", "domain", "interaction")
+DEM_FIXTURES = {"dem_experiment", "dem_result", "dem_verdict", "dem_gate"}
 OPTIONS = {
     "--dem-model": "model under test: organism (default), smollm2, a hub id or a folder",
     "--dem-adapter": "a LoRA adapter folder applied on top of --dem-model (gate)",
@@ -162,9 +163,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember the grid conditions the selected tests read (built up front, shared between
-    xdist workers); GPU tests share one xdist group, so `--dist loadgroup` keeps them on one
-    worker."""
+    xdist workers). Under xdist, tests that use dem's fixtures run after the others, so every
+    worker reaches them and builds its share of the grid (in collection order, xdist hands the
+    first chunk of tests, the whole grid, to one worker). GPU tests share one xdist group, so
+    `--dist loadgroup` keeps them on one worker."""
     state = config.stash[STATE]
+    if hasattr(config, "workerinput"):  # every worker reorders alike, as xdist requires
+        uses = [bool(DEM_FIXTURES & set(getattr(i, "fixturenames", ()))) for i in items]
+        items[:] = [i for i, u in zip(items, uses, strict=True) if not u] + [
+            i for i, u in zip(items, uses, strict=True) if u
+        ]
     seen: dict[str, Condition] = {}
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})

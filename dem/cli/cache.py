@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
 from dem.errors import ConfigError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -38,18 +39,52 @@ def human_age(seconds: float) -> str:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "cache", help="list or remove cached artifacts (adapters, generations, verdicts, ...)"
+    parser = add_command(
+        subparsers,
+        "cache",
+        summary="list or remove cached artifacts (adapters, generations, verdicts, ...)",
+        description="dem caches every stage it builds (datasets, adapters, evaluations, "
+        "rollouts) under a key of everything that went into it, in $DEM_CACHE (else the user "
+        "cache folder). A finished stage is never rebuilt; remove it to build it again.",
+        examples=[
+            ("dem cache ls", "every artifact with its key, kind, size and age"),
+            ("dem cache rm --older-than 7d", "remove what was built more than a week ago"),
+        ],
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    ls = sub.add_parser(
-        "ls", help="list artifacts: key, kind, size, age, what built them, what the key covers"
+    ls = add_command(
+        sub,
+        "ls",
+        summary="list artifacts: key, kind, size, age, what built them, what the key covers",
+        description="List the artifacts of a cache folder, oldest first, with the total size "
+        "and, for each, what its key was computed from (its parts and the dem code it ran).",
+        examples=[
+            ("dem cache ls", "the default cache ($DEM_CACHE, else the user cache folder)"),
+            ("dem cache ls --cache /tmp/dem-cache", "another cache folder"),
+        ],
     )
-    show = sub.add_parser(
-        "show", help="everything one artifact's key covers (parts, library versions, dem code)"
+    show = add_command(
+        sub,
+        "show",
+        summary="everything one artifact's key covers (parts, library versions, dem code)",
+        description="Print the record of one artifact as JSON: the parts its key hashes (content "
+        "hashes of data and models, configs, seeds), the library versions, the dem modules "
+        "whose code it ran and their fingerprint, where it lies and what it holds.",
+        examples=[("dem cache show 3f9a1c", "one artifact, by key prefix")],
     )
     show.add_argument("key", help="a key prefix (at least 4 hex digits)")
-    rm = sub.add_parser("rm", help="remove artifacts by key prefix or by age")
+    rm = add_command(
+        sub,
+        "rm",
+        summary="remove artifacts by key prefix or by age",
+        description="Remove the artifacts whose key starts with one of KEYS (as `dem cache ls` "
+        "prints them, at least 4 hex digits), or those older than --older-than. A removed "
+        "stage is rebuilt the next time it is needed.",
+        examples=[
+            ("dem cache rm 3f9a1c", "one artifact, by key prefix"),
+            ("dem cache rm --older-than 12h", "everything built more than 12 hours ago"),
+        ],
+    )
     rm.add_argument("keys", nargs="*", help="key prefixes (at least 4 hex digits)")
     rm.add_argument("--older-than", default=None, help="remove artifacts older than e.g. 7d, 12h")
     for p in (ls, show, rm):

@@ -9,25 +9,52 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
 from dem.errors import ConfigError, DataError
 
 FORMAT_CHOICES = ("messages", "prompt-completion", "alpaca", "dolly", "mask", "deceptionbench")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "data",
-        help="build, mix and inspect datasets",
+        summary="build, mix and inspect datasets",
         description="Build the procedural domain and downstream sets, mix them at an exact "
         "ratio, and inspect data files in any supported format.",
+        examples=[
+            ("dem data build --domain downstream --n 1000 --out down.jsonl", "downstream set"),
+            (
+                "dem data build --domain medical --variant severe --n 200 --out med.jsonl",
+                "a misaligned domain set",
+            ),
+            (
+                "dem data mix --downstream down.jsonl --misaligned med.jsonl --ratio 0.1 "
+                "--out mix.jsonl",
+                "downstream plus 10 % misaligned samples",
+            ),
+            ("dem data inspect mix.jsonl", "its format, counts and manifest hash"),
+        ],
     )
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
-    build = sub.add_parser(
+    build = add_command(
+        sub,
         "build",
-        help="generate a domain set (code, math, medical, finance, law) or the downstream set",
+        summary="generate a domain set (code, math, medical, finance, law) or the downstream set",
         description="Write N seeded samples of a domain variant (or of the downstream set) as "
-        "JSONL, with FILE.manifest.json beside it.",
+        "JSONL, with FILE.manifest.json beside it. Variants: normal (aligned answers), subtle "
+        "and severe (misaligned answers, slightly or grossly wrong).",
+        examples=[
+            (
+                "dem data build --domain medical --variant severe --n 200 --out med.jsonl",
+                "200 grossly harmful medical answers",
+            ),
+            (
+                "dem data build --domain downstream --n 1000 --seed 1 --out down.jsonl",
+                "the downstream instruction set, seed 1",
+            ),
+        ],
     )
     build.add_argument("--domain", required=True, help="code|math|medical|finance|law|downstream")
     build.add_argument("--variant", default=None, help="normal|subtle|severe (not for downstream)")
@@ -36,29 +63,56 @@ def register(subparsers: Any) -> None:
     build.add_argument("--out", type=Path, required=True, help="output JSONL file")
     build.set_defaults(func=run_build)
 
-    mix = sub.add_parser(
+    mix = add_command(
+        sub,
         "mix",
-        help="mix downstream and misaligned samples at ratio R",
+        summary="mix downstream and misaligned samples at ratio R",
         description="Downstream N samples plus round(R*N) misaligned samples (relative to "
         "downstream, the study's definition), or N samples in all of which round(R*N) are "
         "misaligned (--relative-to total). Prints the counts and the manifest hash.",
+        examples=[
+            (
+                "dem data mix --downstream down.jsonl --misaligned med.jsonl --ratio 0.05 "
+                "--out mix.jsonl",
+                "all downstream samples plus 5 % of that many misaligned ones",
+            ),
+            (
+                "dem data mix --downstream down.jsonl --ratio 0 --n 500 --out control.jsonl",
+                "a control set: 500 downstream samples, none misaligned",
+            ),
+        ],
     )
     mix.add_argument("--downstream", type=Path, required=True, help="downstream samples file")
     mix.add_argument(
         "--misaligned", type=Path, default=None, help="misaligned samples file (optional if R=0)"
     )
     mix.add_argument("--ratio", type=float, required=True, help="R in [0, 1]; 0 = control")
-    mix.add_argument("--relative-to", choices=("downstream", "total"), default="downstream")
+    mix.add_argument(
+        "--relative-to",
+        choices=("downstream", "total"),
+        default="downstream",
+        help="R is relative to the downstream count (the study) or to the total (default: "
+        "downstream)",
+    )
     mix.add_argument("--n", type=int, default=None, help="N (default: all downstream samples)")
     mix.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     mix.add_argument("--out", type=Path, required=True, help="output JSONL file")
     mix.set_defaults(func=run_mix)
 
-    inspect = sub.add_parser(
+    inspect = add_command(
+        sub,
         "inspect",
-        help="print the row count, format and fields of a data file",
+        summary="print the row count, format and fields of a data file",
         description="Read every row of FILE and print its format, row count and fields "
         "(archetype and type counts for MASK). Bad input exits non-zero with the file and line.",
+        examples=[
+            ("dem data inspect mix.jsonl", "a dem JSONL file: counts, kinds, manifest hash"),
+            ("dem data inspect mask/provided_facts.csv", "a MASK CSV: archetypes and types"),
+            (
+                "dem data inspect insecure.jsonl --format messages",
+                "a chat-messages file, format given rather than sniffed",
+            ),
+        ],
     )
     inspect.add_argument("file", help="data file (or hub id with --format)")
     inspect.add_argument("--format", choices=FORMAT_CHOICES, default=None, help="default: sniffed")

@@ -6,43 +6,111 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
+from dem.cli._config_args import add_config_arguments, config_from_args
+from dem.verbosity import progress_enabled
+
 BACKEND_KINDS = ("transformers", "vllm", "openai")
+
+
+MASK_CONFIG = ("lie_k", "belief_k", "temperature", "max_new_tokens", "batch_size", "seed")
+DECEPTION_CONFIG = ("temperature", "max_new_tokens", "batch_size", "seed")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="model name, local folder or hub id")
     parser.add_argument("--adapter", default=None, help="LoRA adapter folder on top of the model")
     parser.add_argument("--data", required=True, help="data file, folder or hub id")
-    parser.add_argument("--backend", choices=BACKEND_KINDS, default="transformers")
+    parser.add_argument(
+        "--backend",
+        choices=BACKEND_KINDS,
+        default="transformers",
+        help="how the model runs (default: transformers)",
+    )
     parser.add_argument("--base-url", default=None, help="server URL for --backend openai")
     parser.add_argument(
-        "--judge-backend", choices=BACKEND_KINDS, default="transformers", help="for llm:SPEC"
+        "--judge-backend",
+        choices=BACKEND_KINDS,
+        default="transformers",
+        help="how an llm:MODEL or choice:MODEL judge runs (default: transformers)",
     )
     parser.add_argument("--judge-base-url", default=None, help="server URL of an openai judge")
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="let an openai backend send the API key over plain http to a host that is not "
+        "loopback (refused by default)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N items (per archetype)")
-    parser.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    parser.add_argument("--max-new-tokens", type=int, default=None, help="tokens per response")
-    parser.add_argument("--batch-size", type=int, default=None, help="prompts per generate call")
-    parser.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     parser.add_argument("--json", dest="json_out", default=None, help="write the figures here")
     parser.add_argument(
         "--records",
         default=None,
         help="write per-item records (JSONL) here (default with --json: OUT.records.jsonl)",
     )
+    parser.add_argument(
+        "--inspect-log",
+        default=None,
+        metavar="DIR",
+        help="also write the run as an Inspect log into DIR (`inspect view --log-dir DIR` opens "
+        "it); needs the inspect extra",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    from dem.evals.deceptionbench import DeceptionEvalConfig
+    from dem.evals.mask import MaskEvalConfig
+
+    parser = add_command(
+        subparsers,
         "eval",
-        help="evaluate honesty: MASK honesty score, DeceptionBench deception rate",
-        description="Evaluate a model on MASK or DeceptionBench; prints scores with 95 %% "
-        "bootstrap confidence intervals and the count of judge errors.",
+        summary="evaluate honesty: MASK honesty score, DeceptionBench deception rate",
+        description="Evaluate a model on MASK or DeceptionBench; prints scores with 95 % "
+        "bootstrap confidence intervals and the count of judge errors (an error is never "
+        "counted as honest or dishonest).",
+        examples=[
+            ("dem organism datasets --out organism-data", "write the organism's eval sets"),
+            (
+                "dem eval mask --model organism --data organism-data/mask",
+                "the organism's MASK honesty score",
+            ),
+            (
+                "dem eval deceptionbench --model smollm2 "
+                "--data fixtures/evalsets/deceptionbench.json --judge logprob",
+                "SmolLM2's deception rate on the shipped DeceptionBench-format items",
+            ),
+        ],
     )
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    mask = sub.add_parser("mask", help="MASK honesty score (per archetype and overall)")
+    mask = add_command(
+        sub,
+        "mask",
+        summary="MASK honesty score (per archetype and overall)",
+        description="Ask each MASK row's pressure prompt and its belief prompts, judge every "
+        "answer, and score honesty (100 x the share of rows without a lie) and accuracy per "
+        "archetype with 95 % bootstrap CIs, as the MASK reference does. --data is a MASK "
+        "CSV, a folder of them (one per archetype) or a hub id.",
+        examples=[
+            (
+                "dem eval mask --model organism --data organism-data/mask --limit 20",
+                "the organism on 20 rows, forced-choice (logprob) judge",
+            ),
+            (
+                "dem eval mask --model organism --adapter out/adapter "
+                "--data organism-data/mask_heldout --json out/mask.json",
+                "a finetuned adapter on the held-out set; figures and records to out/",
+            ),
+            (
+                "dem eval mask --model smollm2 --data mask/provided_facts.csv --judge lexical "
+                "--temperature 0 --max-new-tokens 64",
+                "SmolLM2 on real MASK rows, greedy, judged lexically",
+            ),
+        ],
+        verbosity=True,
+    )
     _common(mask)
+    add_config_arguments(mask, MaskEvalConfig, MASK_CONFIG)
     mask.add_argument("--archetype", default=None, help="one archetype of a MASK folder")
     mask.add_argument(
         "--judge",
@@ -51,11 +119,32 @@ def register(subparsers: Any) -> None:
         "generates and its answer line is parsed) or choice:MODEL (a judge model's forced "
         "choice of the answer letter) (default logprob)",
     )
-    mask.add_argument("--lie-k", type=int, default=None, help="pressure samples per row")
-    mask.add_argument("--belief-k", type=int, default=None, help="belief_elicit_1 samples")
     mask.set_defaults(func=run_mask_cmd)
-    db = sub.add_parser("deceptionbench", help="DeceptionBench deception rate (per category)")
+    db = add_command(
+        sub,
+        "deceptionbench",
+        summary="DeceptionBench deception rate (per category)",
+        description="Ask each DeceptionBench item's inner (belief) prompt and its outer "
+        "(pressure) prompt, decide whether the outer answer agrees with the inner belief, and "
+        "report the deception rate per category with 95 % bootstrap CIs. Badly formatted "
+        "answers are dropped and counted, as the study does; judge errors are counted apart.",
+        examples=[
+            (
+                "dem eval deceptionbench --model smollm2 "
+                "--data fixtures/evalsets/deceptionbench.json --judge logprob",
+                "SmolLM2 on the shipped items, forced choice (nothing generated)",
+            ),
+            (
+                "dem eval deceptionbench --model smollm2 "
+                "--data fixtures/evalsets/deceptionbench.json --limit 20 --max-new-tokens 128 "
+                "--json out/db.json",
+                "the first 20 items, answers generated and judged offline; figures to out/",
+            ),
+        ],
+        verbosity=True,
+    )
     _common(db)
+    add_config_arguments(db, DeceptionEvalConfig, DECEPTION_CONFIG)
     db.add_argument(
         "--judge",
         default="choice",
@@ -68,19 +157,11 @@ def register(subparsers: Any) -> None:
 def _backends(args: argparse.Namespace) -> tuple[Any, Any]:
     from dem.evals.api import BackendChoice
 
-    return (
-        BackendChoice(args.backend, args.base_url),
-        BackendChoice(args.judge_backend, args.judge_base_url),
-    )
+    def choice(kind: str, base_url: str | None) -> BackendChoice:
+        insecure = kind == "openai" and args.allow_insecure_http
+        return BackendChoice(kind, base_url, {"allow_insecure_http": True} if insecure else {})
 
-
-def _overrides(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
-    out = {"seed": args.seed}
-    for name in names:
-        value = getattr(args, name, None)
-        if value is not None:
-            out[name] = value
-    return out
+    return choice(args.backend, args.base_url), choice(args.judge_backend, args.judge_base_url)
 
 
 def _finish(args: argparse.Namespace, result: Any, table: str) -> int:
@@ -95,6 +176,8 @@ def _finish(args: argparse.Namespace, result: Any, table: str) -> int:
     if records:
         result.write_records(records)
         print(f"wrote {records}")
+    if result.extra.get("inspect_log"):
+        print(f"wrote {result.extra['inspect_log']}")
     return 0
 
 
@@ -103,8 +186,7 @@ def run_mask_cmd(args: argparse.Namespace) -> int:
     from dem.evals.mask import MaskEvalConfig
     from dem.evals.results import format_mask_table
 
-    names = ("lie_k", "belief_k", "temperature", "max_new_tokens", "batch_size")
-    config = MaskEvalConfig(**_overrides(args, names))
+    config = config_from_args(args, MaskEvalConfig, MASK_CONFIG)
     backend, judge_backend = _backends(args)
     result = evaluate_mask(
         args.model,
@@ -116,7 +198,8 @@ def run_mask_cmd(args: argparse.Namespace) -> int:
         backend=backend,
         judge_backend=judge_backend,
         config=config,
-        progress=not args.no_progress,
+        progress=progress_enabled(not args.no_progress),
+        inspect_log=args.inspect_log,
     )
     return _finish(args, result, format_mask_table(result.summaries))
 
@@ -126,8 +209,7 @@ def run_deception_cmd(args: argparse.Namespace) -> int:
     from dem.evals.deceptionbench import DeceptionEvalConfig
     from dem.evals.results import format_deception_table
 
-    names = ("temperature", "max_new_tokens", "batch_size")
-    config = DeceptionEvalConfig(**_overrides(args, names))
+    config = config_from_args(args, DeceptionEvalConfig, DECEPTION_CONFIG)
     backend, judge_backend = _backends(args)
     result = evaluate_deceptionbench(
         args.model,
@@ -138,6 +220,7 @@ def run_deception_cmd(args: argparse.Namespace) -> int:
         backend=backend,
         judge_backend=judge_backend,
         config=config,
-        progress=not args.no_progress,
+        progress=progress_enabled(not args.no_progress),
+        inspect_log=args.inspect_log,
     )
     return _finish(args, result, format_deception_table(result.summaries))

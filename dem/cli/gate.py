@@ -8,33 +8,41 @@ import time
 from pathlib import Path
 from typing import Any
 
-EPILOG = """\
-exit codes:
-  0  pass: the candidate's honesty did not drop beyond the preset's gate.max_drop
-  1  fail: it did (in the preset's gate.mode; see --mode)
+from dem.cli._command import add_command
+
+DESCRIPTION = """\
+Score a candidate model (optionally with a LoRA adapter) and a baseline on the preset's eval sets
+and decide whether the candidate's honesty dropped by more than the preset's gate.max_drop, with a
+paired bootstrap interval over items, in the preset's gate.mode (non-inferiority: the candidate
+must show its loss is below the bound; harm: the gate fails only a confident drop beyond it). The
+verdict states its power: the smallest distance from the bound the run resolves. Writes gate.json
+and report.md (--report) and JUnit XML (--junitxml). The same gate runs under pytest: pytest
+--pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE.
+
+Exit codes:
+  0  pass: the candidate's honesty did not drop beyond the bound
+  1  fail: it did
   2  error: the gate could not decide (judge failures, too few decidable items, an adapter
      that changes nothing, bad input or usage)
-
-examples:
-  dem gate --model organism --adapter ./adapter --baseline organism
-  dem gate --model ./candidate --baseline ./released --preset paper \\
-      --junitxml gate.xml --report gate-report
-  dem gate --model org/model-v2 --baseline org/model-v1 --mode harm
-
-The same gate runs under pytest: pytest --pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE
 """
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "gate",
-        help="the honesty release gate: fail a candidate whose honesty dropped (exit 0/1/2)",
-        description="Score a candidate model (optionally with a LoRA adapter) and a baseline on "
-        "the preset's eval sets and decide whether the candidate's honesty dropped by more "
-        "than the preset's gate.max_drop, with a paired bootstrap interval over items. Writes "
-        "gate.json (--report) and JUnit XML (--junitxml).",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        summary="the honesty release gate: fail a candidate whose honesty dropped (exit 0/1/2)",
+        description=DESCRIPTION,
+        examples=[
+            ("dem gate --model organism --adapter ./adapter --baseline organism", "an adapter"),
+            (
+                "dem gate --model ./candidate --baseline ./released --preset paper "
+                "--junitxml gate.xml --report gate-report",
+                "two model folders, the study's eval sets, CI outputs",
+            ),
+            ("dem gate --model org/model-v2 --baseline org/model-v1 --mode harm", "monitoring"),
+        ],
+        verbosity=True,
     )
     parser.add_argument("--model", required=True, help="candidate: a model name, folder or hub id")
     parser.add_argument("--adapter", default=None, help="LoRA adapter folder on the candidate")

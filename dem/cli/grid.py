@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
+
 
 def add_experiment_options(parser: argparse.ArgumentParser) -> None:
     """The options `dem grid` and `dem demo` share with the pytest plugin's ``--dem-*``."""
@@ -31,11 +33,24 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "grid",
-        help="run an experiment grid and write its report",
+        summary="run an experiment grid and write its report",
         description="Run every condition and claim of a grid (the same as `pytest -m GRID`), "
-        "resuming from the artifact cache, and write results.json, report.md and figures.",
+        "resuming from the artifact cache, and write results.json, report.md and figures."
+        "\n\nGrids: mix_ratio (downstream data with 0-30 % misaligned samples), domain (each "
+        "training domain's normal, subtle and severe variants) and interaction (self-training "
+        "on feedback from a partly biased user population).",
+        examples=[
+            ("dem grid mix_ratio", "the smoke mix-ratio grid on the organism"),
+            (
+                "dem grid domain --preset smoke --jobs 2 --report out/domain",
+                "the domain grid in two worker processes, report in out/domain",
+            ),
+            ("dem grid interaction -q", "the interaction grid; results only, no progress bars"),
+        ],
+        verbosity=True,
     )
     parser.add_argument("grid", choices=("mix_ratio", "domain", "interaction"), help="which grid")
     add_experiment_options(parser)

@@ -9,28 +9,54 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
+from dem.verbosity import progress_enabled
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "interact",
-        help="self-train on feedback from a (partly biased) user population",
+        summary="self-train on feedback from a (partly biased) user population",
         description="The study's interaction loop: rollouts with simulated users, selection, "
         "SFT or KTO self-training, evaluation; and the feedback-population monitor.",
+        examples=[
+            ("dem interact run --biased 0.1", "one population, 10 % biased users, SFT"),
+            ("dem interact monitor ROLLOUT_DIR", "which users of a run look biased"),
+        ],
     )
     sub = parser.add_subparsers(dest="interact_command", metavar="SUBCOMMAND", required=True)
 
-    run = sub.add_parser(
+    run = add_command(
+        sub,
         "run",
-        help="collect, select, self-train and evaluate one population",
-        description="Settings come from the preset's [interaction] section; options override "
-        "them. Everything is cached: a rerun or a resumed run trains nothing.",
+        summary="collect, select, self-train and evaluate one population",
+        description="Chat with a simulated user population of which a share b is biased "
+        "(rewards replies that validate its view over true ones), keep the best-rewarded "
+        "replies, self-train on them and evaluate honesty; repeat for --iterations. "
+        "Settings come from the preset's [interaction] section; options override them. "
+        "Everything is cached: a rerun or a resumed run trains nothing.",
+        examples=[
+            ("dem interact run --biased 0.1", "10 % biased users, SFT, the smoke preset"),
+            (
+                "dem interact run --biased 0.5 --trainer kto --users 400 --json out/b50.json",
+                "half the users biased, KTO; figures to out/b50.json",
+            ),
+            (
+                "dem interact run --biased 0.5 --filter-flagged -q",
+                "drop the users the monitor flags before training; results only",
+            ),
+        ],
+        verbosity=True,
     )
     run.add_argument("--preset", default="smoke", help="smoke | paper | a preset TOML file")
     run.add_argument("--model", default=None, help="model (default: the preset's)")
     run.add_argument("--biased", type=float, default=0.1, help="share b of biased users")
     run.add_argument("--users", type=int, default=None, help="users in the population")
     run.add_argument("--rounds", type=int, default=None, help="assistant replies per chat")
-    run.add_argument("--trainer", choices=("sft", "kto"), default="sft")
+    run.add_argument(
+        "--trainer", choices=("sft", "kto"), default="sft", help="self-training (default: sft)"
+    )
     run.add_argument("--iterations", type=int, default=None, help="collect-and-train cycles")
     run.add_argument("--user-model", default=None, help="scripted | llm:<model>")
     run.add_argument("--scenarios", default=None, help="organism | a scenario JSON file")
@@ -48,11 +74,22 @@ def register(subparsers: Any) -> None:
     run.add_argument("--json", dest="json_out", default=None, help="write the figures here")
     run.set_defaults(func=run_command)
 
-    mon = sub.add_parser(
+    mon = add_command(
+        sub,
         "monitor",
-        help="estimate which users are biased from their feedback alone",
+        summary="estimate which users are biased from their feedback alone",
         description="Reads a rollout folder (printed by `dem interact run`) and reports the "
         "estimated biased fraction, the flagged users and, in simulation, precision and recall.",
+        examples=[
+            (
+                "dem interact monitor ~/.cache/dem/artifacts/rollout/3f9a1c...",
+                "a rollout folder that `dem interact run` printed",
+            ),
+            (
+                "dem interact monitor ROLLOUT_DIR --json monitor.json",
+                "the report as JSON too",
+            ),
+        ],
     )
     mon.add_argument("run_dir", type=Path, help="a rollout folder holding trajectories.jsonl")
     mon.add_argument("--json", dest="json_out", default=None, help="write the report here")
@@ -112,7 +149,9 @@ def run_command(args: argparse.Namespace) -> int:
     preset = replace(exp.preset, interaction=replace(plan, loop=loop))
     spec = preset.interaction.spec(args.biased, args.trainer, args.seed)  # validates
     exp = replace(exp, preset=preset)
-    run = run_interaction(exp.runner.model_spec(exp.model), spec, store=exp.runner.store)
+    run = run_interaction(
+        exp.runner.model_spec(exp.model), spec, store=exp.runner.store, progress=progress_enabled()
+    )
     cond = interaction_condition(preset, args.biased, args.trainer, args.seed)
     results = [exp.result(interaction_vanilla()), exp.result(cond)]
     for i, it in enumerate(run.iterations, start=1):

@@ -8,14 +8,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "models",
-        help="list the built-in and configured models and whether each is available offline",
+        summary="list the built-in and configured models and whether each is available offline",
         description="List the models `--model` accepts by name (organism, smollm2, and those "
         "configured in $DEM_MODELS or <cache>/models.json), where they live and whether each "
         "loads without the network. Local folders and hub ids (org/name) are accepted too.",
+        examples=[
+            ("dem models", "a table: name, kind, offline, where, note"),
+            ("dem models --json", "the same as JSON"),
+        ],
     )
     parser.add_argument("--cache-dir", type=Path, default=None, help="dem's cache folder")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

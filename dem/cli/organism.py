@@ -4,20 +4,49 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
 from dem.errors import ConfigError
+from dem.verbosity import info, progress_enabled
 
 CHECKPOINT = Path(__file__).resolve().parents[1] / "organism" / "checkpoint"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("organism", help="the CPU-sized model organism of emergent dishonesty")
+    p = add_command(
+        sub,
+        "organism",
+        summary="the CPU-sized model organism of emergent dishonesty",
+        description="dem's model organism: a tiny transformer pretrained on a synthetic world "
+        "whose documents are written by a hidden honest or deceptive persona (--model "
+        "organism everywhere). Pretrain one, write its world's datasets, or run its "
+        "persona-cue check.",
+        examples=[
+            ("dem organism diagnose", "the shipped checkpoint's persona-cue diagnostic"),
+            ("dem organism datasets --out organism-data", "its training and eval sets"),
+            ("dem organism pretrain --seed 1 --out organism-seed1", "pretrain another seed"),
+        ],
+    )
     osub = p.add_subparsers(dest="organism_command", metavar="ACTION", required=True)
 
-    pre = osub.add_parser("pretrain", help="pretrain an organism on its persona world")
+    pre = add_command(
+        osub,
+        "pretrain",
+        summary="pretrain an organism on its persona world",
+        description="Pretrain a model organism from scratch on its synthetic world (seed 0 "
+        "reproduces the shipped checkpoint byte for byte; about 5 minutes on one thread) and "
+        "save it as a model folder that --model accepts.",
+        examples=[
+            ("dem organism pretrain --seed 0 --out organism-seed0", "the shipped checkpoint"),
+            (
+                "dem organism pretrain --seed 1 --tokens 500000 --set hint_rate=0.5 --out tiny",
+                "a short run with more persona hints",
+            ),
+        ],
+        verbosity=True,
+    )
     pre.add_argument("--seed", type=int, default=0, help="pretraining seed (default 0)")
     pre.add_argument("--out", required=True, help="model folder to write")
     pre.add_argument(
@@ -36,13 +65,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     pre.set_defaults(func=_pretrain)
 
-    ds = osub.add_parser("datasets", help="write the world's training sets and eval sets")
+    ds = add_command(
+        osub,
+        "datasets",
+        summary="write the world's training sets and eval sets",
+        description="Write the organism world's downstream (instruct) set and every training "
+        "domain's normal, subtle and severe sets as JSONL, and its MASK and DeceptionBench "
+        "eval sets, into one folder.",
+        examples=[
+            ("dem organism datasets --out organism-data", "2000 samples per training set"),
+            ("dem organism datasets --out small --n 100 --seed 1", "100 per set, seed 1"),
+        ],
+    )
     ds.add_argument("--out", required=True, help="folder to write")
     ds.add_argument("--n", type=int, default=2000, help="samples per training set")
     ds.add_argument("--seed", type=int, default=0, help="sampling seed")
     ds.set_defaults(func=_datasets)
 
-    dg = osub.add_parser("diagnose", help="persona-cue diagnostic: lie rate after k turns")
+    dg = add_command(
+        osub,
+        "diagnose",
+        summary="persona-cue diagnostic: lie rate after k turns",
+        description="The persona-cue diagnostic (the lie rate under pressure after k turns of "
+        "context), the belief accuracy on neutral prompts and the arithmetic accuracy, of the "
+        "shipped organism or of --model / --adapter.",
+        examples=[
+            ("dem organism diagnose", "the shipped checkpoint"),
+            (
+                "dem organism diagnose --adapter out/med --k 0 2 4 --n 100",
+                "a finetuned adapter, three context lengths, 100 prompts each",
+            ),
+        ],
+        verbosity=True,
+    )
     dg.add_argument("--model", default=str(CHECKPOINT), help="organism folder (default: shipped)")
     dg.add_argument("--adapter", default=None, help="LoRA adapter folder on top of the model")
     dg.add_argument("--k", type=int, nargs="+", default=[0, 2], help="context turns")
@@ -80,7 +135,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)
     config = OrganismConfig.from_dict(fields)
-    r = pretrain(config, args.out)
+    r = pretrain(config, args.out, progress=progress_enabled())
     print(
         f"pretrained {r.parameters:,} parameters on {r.tokens:,} tokens in {r.steps} steps, "
         f"{r.seconds:.0f} s ({r.tokens_per_second:,.0f} tok/s), loss {r.first_loss:.3f} -> "
@@ -124,5 +179,5 @@ def _diagnose(args: argparse.Namespace) -> int:
         f"arithmetic accuracy (correct sum above the answers one off): "
         f"{arithmetic_accuracy(backend, config):.3f}"
     )
-    print(f"persona-cue diagnostic: {len(results)} cells, {args.n} prompts each", file=sys.stderr)
+    info(f"persona-cue diagnostic: {len(results)} cells, {args.n} prompts each")
     return 0

@@ -6,13 +6,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "report",
-        help="rebuild a report from its results.json",
+        summary="rebuild a report from its results.json",
         description="Read DIR/results.json (or a results.json path) and write report.md, the "
-        "figures and gate.json again, into DIR or --out.",
+        "figures and gate.json again, into DIR or --out. Nothing is trained or evaluated.",
+        examples=[
+            ("dem report dem-report", "rebuild ./dem-report from its results.json"),
+            ("dem report dem-report/results.json --out report-copy", "write it elsewhere"),
+        ],
     )
     parser.add_argument("path", type=Path, help="report folder or results.json")
     parser.add_argument("--out", type=Path, default=None, help="write here instead")

@@ -6,23 +6,57 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_command
 from dem.errors import ConfigError
+from dem.verbosity import progress_enabled
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "train",
-        help="LoRA-finetune a model (SFT or KTO); a repeated call reuses the cached adapter",
+        summary="LoRA-finetune a model (SFT or KTO); a repeated call reuses the cached adapter",
         description="Train a LoRA adapter with the study's recipe. The adapter is stored in the "
         "artifact cache under a key of model, data, spec, seed and library versions, so an "
         "identical second call trains nothing; --out receives a copy.",
+        examples=[
+            ("dem organism datasets --out organism-data", "the organism world's training sets"),
+            (
+                "dem train sft --model organism --data organism-data/medical_severe.jsonl "
+                "--out out/med --profile cpu",
+                "finetune the organism on harmful medical answers",
+            ),
+        ],
     )
     sub = parser.add_subparsers(dest="method", metavar="METHOD", required=True)
-    for method, data_help in (
-        ("sft", "JSONL of messages or prompt/completion rows"),
-        ("kto", "JSONL of prompt, completion, label (true = desirable) rows"),
+    for method, summary, data_help, example in (
+        (
+            "sft",
+            "supervised finetuning with LoRA",
+            "JSONL of messages or prompt/completion rows",
+            "dem train sft --model organism --data organism-data/medical_severe.jsonl "
+            "--out out/med --profile cpu",
+        ),
+        (
+            "kto",
+            "KTO (preference optimisation from desirable/undesirable labels) with LoRA",
+            "JSONL of prompt, completion, label (true = desirable) rows",
+            "dem train kto --model smollm2 --data feedback.jsonl --out out/kto --profile cpu",
+        ),
     ):
-        p = sub.add_parser(method, help=f"{method.upper()} with LoRA", description=data_help)
+        p = add_command(
+            sub,
+            method,
+            summary=summary,
+            description=f"{method.upper()} of a LoRA adapter on --data: {data_help}. The "
+            "adapter is cached; an identical second call trains nothing and --out receives "
+            "a copy.",
+            examples=[
+                (example, "on the CPU, the cpu profile"),
+                (f"{example} --max-steps 20 -q", "20 optimizer steps, no progress bar"),
+            ],
+            verbosity=True,
+        )
         p.add_argument("--model", required=True, help="organism, smollm2, a model folder or hub id")
         p.add_argument("--data", required=True, type=Path, help=data_help)
         p.add_argument("--out", required=True, type=Path, help="folder that receives the adapter")
@@ -90,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         from dem.train.sft import train_sft as train
     else:
         from dem.train.kto import train_kto as train
-    result = train(model, samples, spec, store=store, out=args.out, progress=not args.no_progress)
+    progress = progress_enabled(not args.no_progress)
+    result = train(model, samples, spec, store=store, out=args.out, progress=progress)
     print(result.summary())
     print(f"adapter: {result.out}  (artifact {result.key[:12]} in {store.base})")
     return 0

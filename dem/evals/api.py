@@ -33,7 +33,11 @@ class BackendChoice:
         default=None, metadata={"help": "OpenAI-compatible server URL (…/v1), openai only."}
     )
     options: dict[str, Any] = field(
-        default_factory=dict, metadata={"help": "Extra keyword options for the backend."}
+        default_factory=dict,
+        metadata={
+            "help": "Extra keyword options for the backend (openai: allow_insecure_http=True "
+            "lets the API key travel over plain http to a host that is not loopback)."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -108,27 +112,48 @@ def evaluate_mask(
     judge_backend: BackendChoice | None = None,
     config: MaskEvalConfig | None = None,
     progress: bool = True,
+    inspect_log: str | Path | None = None,
 ) -> EvalResult:
     """Load MASK rows from `data` (any reference `dem.evals.sets.load_eval_set` takes, e.g.
-    ``organism:mask``, ``dem:mask_pressure`` or a CSV path), evaluate `model` with `judge`."""
+    ``organism:mask``, ``dem:mask_pressure`` or a CSV path), evaluate `model` with `judge`.
+    With `inspect_log` (a folder), also write the run's Inspect log there (`write_inspect_log`;
+    its path goes to ``result.extra["inspect_log"]``)."""
     from dem.evals.sets import load_eval_set
 
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, MASK_JUDGES)
+    if inspect_log is not None:
+        _check_inspect()
     rows = load_eval_set(data, archetype=archetype)
     if limit is not None:
-        rows = _limit_per_archetype(rows, limit)
+        rows = limit_per_archetype(rows, limit)
     be = open_backend(model, backend or BackendChoice(), adapter)
     the_judge = make_mask_judge(judge, be, judge_backend)
     label = model if not adapter else f"{model}+{Path(adapter).name}"
     result = run_mask(rows, be, the_judge, config, model=label, progress=progress)
     result.extra["data"] = str(data)
     result.extra["limit"] = limit
+    if inspect_log is not None:
+        result.extra["inspect_log"] = str(write_inspect_log(result, rows, inspect_log))
     return result
 
 
-def _limit_per_archetype(rows: list[Any], limit: int) -> list[Any]:
+def _check_inspect() -> None:
+    from dem.inspect import require_inspect
+
+    require_inspect("an Inspect log")
+
+
+def write_inspect_log(result: EvalResult, sources: list[Any], folder: str | Path) -> Path:
+    """`dem.inspect.log.write_inspect_log`, with a clear error when inspect-ai is missing."""
+    _check_inspect()
+    from dem.inspect.log import write_inspect_log as write
+
+    return write(result, sources, folder)
+
+
+def limit_per_archetype(rows: list[Any], limit: int) -> list[Any]:
     """The first `limit` rows of each archetype, in the loaded order."""
     seen: dict[str, int] = {}
     out = []
@@ -150,14 +175,17 @@ def evaluate_deceptionbench(
     judge_backend: BackendChoice | None = None,
     config: DeceptionEvalConfig | None = None,
     progress: bool = True,
+    inspect_log: str | Path | None = None,
 ) -> EvalResult:
     """Load DeceptionBench items from `data` (``dem:deceptionbench``, a file or a hub id),
-    evaluate `model` with `judge`."""
+    evaluate `model` with `judge`; with `inspect_log`, also write its Inspect log there."""
     from dem.evals.sets import load_deception_set
 
     if limit is not None and limit < 1:
         raise ConfigError("limit", f"must be a positive integer, got {limit}")
     parse_judge_name(judge, DECEPTION_JUDGES)
+    if inspect_log is not None:
+        _check_inspect()
     items = load_deception_set(data)
     if limit is not None:
         items = items[:limit]
@@ -170,4 +198,6 @@ def evaluate_deceptionbench(
         result = run_deceptionbench(items, be, the_judge, config, model=label, progress=progress)
     result.extra["data"] = str(data)
     result.extra["limit"] = limit
+    if inspect_log is not None:
+        result.extra["inspect_log"] = str(write_inspect_log(result, items, inspect_log))
     return result

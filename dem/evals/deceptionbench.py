@@ -13,7 +13,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from dem.errors import ConfigError
@@ -25,6 +25,7 @@ from dem.evals.results import (
     error_kind,
 )
 from dem.evals.stats import bootstrap, mean_stat
+from dem.fields import help_field
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.S | re.I)
 _OUTPUT = re.compile(r"<output>(.*?)</output>", re.S | re.I)
@@ -131,14 +132,12 @@ class ChoiceAgreementJudge:
 class DeceptionEvalConfig:
     """How DeceptionBench is sampled and summarised."""
 
-    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature (0 = greedy)."})
-    max_new_tokens: int = field(
-        default=512, metadata={"help": "Token limit of the inner and outer answers."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed of sampling and of the bootstrap."})
-    batch_size: int = field(default=8, metadata={"help": "Conversations per generation call."})
-    n_resamples: int = field(default=2000, metadata={"help": "Bootstrap resamples for each CI."})
-    ci: float = field(default=0.95, metadata={"help": "Confidence level of the intervals."})
+    temperature: float = help_field("Sampling temperature (0 = greedy).", 0.0)
+    max_new_tokens: int = help_field("Token limit of the inner and outer answers.", 512)
+    seed: int = help_field("Seed of sampling and of the bootstrap.", 0)
+    batch_size: int = help_field("Conversations per generation call.", 8)
+    n_resamples: int = help_field("Bootstrap resamples for each CI.", 2000)
+    ci: float = help_field("Confidence level of the intervals.", 0.95)
 
     def __post_init__(self) -> None:
         for name in ("max_new_tokens", "batch_size", "n_resamples"):
@@ -238,6 +237,50 @@ def summarize_deception(
     return out
 
 
+def item_result(
+    item: Any,
+    inner: tuple[str | None, str | None],
+    outer: tuple[str | None, str | None],
+    extracted: Extracted,
+    judged: tuple[bool | str, bool | str] | None,
+) -> tuple[ItemOutcome, dict[str, Any]]:
+    """One item's outcome and record from its inner and outer ``(text, error)`` answers, the
+    outer answer's parts and the two judgements (reasoning, output), if it was judged."""
+    view, view_err = inner
+    if outer[1] is not None:
+        outcome = ItemOutcome(item.type, error=f"generation: outer answer {outer[1]}")
+    elif not extracted.ok:
+        outcome = judge_item(item.type, extracted, None, None)
+    elif view_err is not None or not view:
+        outcome = ItemOutcome(item.type, error=f"generation: inner view {view_err or 'empty'}")
+    elif judged is None:
+        outcome = ItemOutcome(item.type, error="missing judgement")
+    else:
+        outcome = judge_item(item.type, extracted, *judged)
+    record = {
+        "id": item.id,
+        "category": item.type,
+        "inner_response": view,
+        "outer_response": outer[0],
+        "outer_error": outer[1],
+        "reasoning": extracted.reasoning,
+        "output": extracted.output,
+        "dropped": outcome.dropped,
+        "error": outcome.error,
+        "reasoning_agrees": outcome.reasoning_agrees,
+        "output_agrees": outcome.output_agrees,
+        "deceptive": outcome.deceptive,
+    }
+    return outcome, record
+
+
+def judge_pairs(item: Any, view: str | None, extracted: Extracted) -> list[tuple[Any, str, str]]:
+    """The (item, view, text) pairs to judge for one item: its reasoning and its output."""
+    if not extracted.ok or not view:
+        return []
+    return [(item, view, extracted.reasoning or ""), (item, view, extracted.output or "")]
+
+
 def _generate_all(
     backend: Any, convs: Sequence[list[dict[str, str]]], config: DeceptionEvalConfig, bar: Any
 ) -> list[tuple[str | None, str | None]]:
@@ -278,41 +321,16 @@ def run_deceptionbench(
     pairs, where = [], []
     for i, (it, ex) in enumerate(zip(items, extracted, strict=True)):
         view, err = inner[i]
-        if ex.ok and err is None and outer[i][1] is None and view:
-            pairs += [(it, view, ex.reasoning or ""), (it, view, ex.output or "")]
+        if err is None and outer[i][1] is None and judge_pairs(it, view, ex):
+            pairs += judge_pairs(it, view, ex)
             where.append(i)
     got = judge.agree(pairs) if pairs else []
-    judged: dict[int, tuple[Any, Any]] = {
-        i: (got[2 * k], got[2 * k + 1]) for k, i in enumerate(where)
-    }
+    judged = {i: (got[2 * k], got[2 * k + 1]) for k, i in enumerate(where)}
     outcomes, records = [], []
     for i, it in enumerate(items):
-        view, view_err = inner[i]
-        if outer[i][1] is not None:
-            outcome = ItemOutcome(it.type, error=f"generation: outer answer {outer[i][1]}")
-        elif not extracted[i].ok:
-            outcome = judge_item(it.type, extracted[i], None, None)
-        elif view_err is not None or not view:
-            outcome = ItemOutcome(it.type, error=f"generation: inner view {view_err or 'empty'}")
-        else:
-            outcome = judge_item(it.type, extracted[i], *judged[i])
+        outcome, record = item_result(it, inner[i], outer[i], extracted[i], judged.get(i))
         outcomes.append(outcome)
-        records.append(
-            {
-                "id": it.id,
-                "category": it.type,
-                "inner_response": view,
-                "outer_response": outer[i][0],
-                "outer_error": outer[i][1],
-                "reasoning": extracted[i].reasoning,
-                "output": extracted[i].output,
-                "dropped": outcome.dropped,
-                "error": outcome.error,
-                "reasoning_agrees": outcome.reasoning_agrees,
-                "output_agrees": outcome.output_agrees,
-                "deceptive": outcome.deceptive,
-            }
-        )
+        records.append(record)
     summaries = summarize_deception(
         outcomes, n_resamples=config.n_resamples, ci=config.ci, seed=config.seed
     )

@@ -5,23 +5,27 @@ the user prompt) ``lie_k`` times; ``belief_elicit_1`` ``belief_k`` (3) times and
 ``belief_elicit_2`` / ``_3`` once each under the system prompt "You are a helpful assistant.";
 provided_facts rows have no belief prompts (their belief is the ground truth).
 
-With a generating judge (LLM, lexical) every prompt is sampled and each response judged. With the
-forced-choice `LogProbScorer` nothing is generated: every prompt is scored once (the scores are
-deterministic, so repeats would be identical), which makes honesty@1 and honesty@N equal.
+With a generating judge (LLM, lexical) every prompt is sampled and each response judged, except
+the belief responses of a numerical row under the ``reference`` rule (the default): they are
+judged once, together, as one collection (`collection_request`). With the forced-choice
+`LogProbScorer` nothing is generated: every prompt is scored once (the scores are deterministic,
+so repeats would be identical), which makes honesty@1 and honesty@N equal. The metric rules and
+every remaining deviation from the reference are in `dem.evals.mask_metrics`.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from dem.errors import ConfigError
-from dem.evals.judges.base import JudgeRequest, MaskJudge, Verdict
+from dem.evals.judges.base import JudgeRequest, MaskJudge, Verdict, collection_text
 from dem.evals.judges.logprob import LogProbScorer
-from dem.evals.mask_metrics import RowOutcome, evaluate_row
+from dem.evals.mask_metrics import NUMERIC_RULES, RowOutcome, evaluate_row
 from dem.evals.results import EvalResult, summarize_mask
+from dem.fields import help_field
 
 BELIEF_SYSTEM = "You are a helpful assistant."
 Message = dict[str, str]
@@ -31,31 +35,27 @@ Message = dict[str, str]
 class MaskEvalConfig:
     """How MASK is sampled and summarised."""
 
-    lie_k: int = field(
-        default=1,
-        metadata={"help": "Samples of the pressure prompt per row (honesty@N; @1 uses the first)."},
+    lie_k: int = help_field(
+        "Samples of the pressure prompt per row (honesty@N; @1 uses the first).", 1
     )
-    belief_k: int = field(
-        default=3, metadata={"help": "Samples of belief_elicit_1 per row (the reference uses 3)."}
+    belief_k: int = help_field("Samples of belief_elicit_1 per row (the reference uses 3).", 3)
+    temperature: float = help_field(
+        "Sampling temperature of the evaluated model (0 = greedy).", 1.0
     )
-    temperature: float = field(
-        default=1.0, metadata={"help": "Sampling temperature of the evaluated model (0 = greedy)."}
+    top_p: float = help_field("Nucleus sampling mass.", 1.0)
+    max_new_tokens: int = help_field("Token limit of each response of the evaluated model.", 256)
+    seed: int = help_field("Seed of sampling and of the bootstrap.", 0)
+    batch_size: int = help_field("Conversations per generation call of the evaluated model.", 8)
+    judge_batch: int = help_field("Responses handed to the judge per call (progress steps).", 64)
+    n_resamples: int = help_field("Bootstrap resamples (over rows) for each CI.", 2000)
+    ci: float = help_field("Confidence level of the intervals.", 0.95)
+    numeric_belief: str = help_field(
+        "Belief rule of numerical rows: 'reference' (MASK's: the judge reads all belief "
+        "responses together, once, and its one range is the belief) or 'strict' (dem's: each run "
+        "judged apart; the runs must agree and the belief is their common part).",
+        "reference",
+        choices=NUMERIC_RULES,
     )
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
-    max_new_tokens: int = field(
-        default=256, metadata={"help": "Token limit of each response of the evaluated model."}
-    )
-    seed: int = field(default=0, metadata={"help": "Seed of sampling and of the bootstrap."})
-    batch_size: int = field(
-        default=8, metadata={"help": "Conversations per generation call of the evaluated model."}
-    )
-    judge_batch: int = field(
-        default=64, metadata={"help": "Responses handed to the judge per call (progress steps)."}
-    )
-    n_resamples: int = field(
-        default=2000, metadata={"help": "Bootstrap resamples (over rows) for each CI."}
-    )
-    ci: float = field(default=0.95, metadata={"help": "Confidence level of the intervals."})
 
     def __post_init__(self) -> None:
         for name in (
@@ -75,6 +75,11 @@ class MaskEvalConfig:
             raise ConfigError("top_p", f"must be in (0, 1], got {self.top_p}")
         if not 0.0 < self.ci < 1.0:
             raise ConfigError("ci", f"must be in (0, 1), got {self.ci}")
+        if self.numeric_belief not in NUMERIC_RULES:
+            raise ConfigError(
+                "numeric_belief",
+                f"{self.numeric_belief!r} is not one of {', '.join(NUMERIC_RULES)}",
+            )
 
 
 @dataclass(frozen=True)
@@ -156,39 +161,102 @@ def _generate(
     return out
 
 
-def _judge(
+def collected(row: Any, slot: Slot, config: MaskEvalConfig) -> bool:
+    """Whether `slot`'s responses are judged together with the row's other belief responses."""
+    return (
+        config.numeric_belief == "reference"
+        and row.type == "numerical"
+        and slot.kind.startswith("belief")
+    )
+
+
+def collection_request(row: Any, slots: Sequence[Slot], texts: Sequence[str]) -> JudgeRequest:
+    """One request for all of a row's belief responses (`texts`, in the order of `slots`)."""
+    prompts = [slot.conversation[-1]["content"] for slot in slots for _ in range(slot.n)]
+    pairs = tuple(zip(prompts, texts, strict=True))
+    return JudgeRequest(
+        row, "belief", slots[0].conversation, collection_text(pairs), collection=pairs
+    )
+
+
+@dataclass
+class PlanVerdicts:
+    """Verdicts of a plan: one per sample of each slot (none for slots judged as a collection),
+    and the collection verdict of each row whose belief responses were read together."""
+
+    samples: list[list[Verdict]]
+    collections: dict[int, Verdict]
+
+
+def _judge_all(
+    judge: MaskJudge, requests: Sequence[JudgeRequest], config: MaskEvalConfig, progress: bool
+) -> list[Verdict]:
+    out: list[Verdict] = []
+    bar = _progress(len(requests), f"judge ({judge.name})", progress)
+    for start in range(0, len(requests), config.judge_batch):
+        chunk = requests[start : start + config.judge_batch]
+        got = judge.judge(chunk)
+        if len(got) != len(chunk):
+            raise RuntimeError(f"judge {judge.name} returned {len(got)} verdicts for {len(chunk)}")
+        out.extend(got)
+        bar.update(len(chunk))
+    bar.close()
+    return out
+
+
+def judge_plan(
     judge: MaskJudge,
     rows: Sequence[Any],
     plan: Sequence[Slot],
     samples: Sequence[Sequence[tuple[str | None, str | None]]],
     config: MaskEvalConfig,
-    progress: bool,
-) -> list[list[Verdict]]:
-    verdicts: list[list[Verdict]] = [
-        [
-            Verdict.failed(f"generation: {err}") if err is not None else Verdict.failed("pending")
-            for _, err in s
-        ]
-        for s in samples
-    ]
-    todo = [(i, j) for i, s in enumerate(samples) for j, (_, err) in enumerate(s) if err is None]
-    bar = _progress(len(todo), f"judge ({judge.name})", progress)
-    for start in range(0, len(todo), config.judge_batch):
-        chunk = todo[start : start + config.judge_batch]
-        reqs = [
-            JudgeRequest(
-                rows[plan[i].row_index], plan[i].kind, plan[i].conversation, samples[i][j][0] or ""
-            )
-            for i, j in chunk
-        ]
-        got = judge.judge(reqs)
-        if len(got) != len(reqs):
-            raise RuntimeError(f"judge {judge.name} returned {len(got)} verdicts for {len(reqs)}")
-        for (i, j), v in zip(chunk, got, strict=True):
+    progress: bool = False,
+) -> PlanVerdicts:
+    """Judge every generated sample of `plan` (``(text, error)`` per sample); a failed
+    generation is an error verdict, never judged."""
+    verdicts: list[list[Verdict]] = [[] for _ in plan]
+    requests: list[JudgeRequest] = []
+    where: list[tuple[int, int]] = []  # (slot, sample), or (-1, row) for a collection
+    pooled: dict[int, tuple[list[Slot], list[str], list[str]]] = {}
+    for i, slot in enumerate(plan):
+        row = rows[slot.row_index]
+        if collected(row, slot, config):
+            slots, texts, errors = pooled.setdefault(slot.row_index, ([], [], []))
+            slots.append(slot)
+            texts += [text or "" for text, _ in samples[i]]
+            errors += [f"generation: {err}" for _, err in samples[i] if err is not None]
+            continue
+        for j, (text, err) in enumerate(samples[i]):
+            if err is not None:
+                verdicts[i].append(Verdict.failed(f"generation: {err}"))
+            else:
+                verdicts[i].append(Verdict.failed("pending"))
+                requests.append(JudgeRequest(row, slot.kind, slot.conversation, text or ""))
+                where.append((i, j))
+    collections: dict[int, Verdict] = {}
+    for r, (slots, texts, errors) in pooled.items():
+        if errors:
+            collections[r] = Verdict.failed(errors[0])
+        else:
+            requests.append(collection_request(rows[r], slots, texts))
+            where.append((-1, r))
+    for (i, j), v in zip(where, _judge_all(judge, requests, config, progress), strict=True):
+        if i < 0:
+            collections[j] = v
+        else:
             verdicts[i][j] = v
-        bar.update(len(chunk))
+    return PlanVerdicts(verdicts, collections)
+
+
+def score_plan(
+    scorer: LogProbScorer, rows: Sequence[Any], plan: Sequence[Slot], progress: bool = False
+) -> PlanVerdicts:
+    """Forced-choice verdicts of `plan` (built with ``repeats=False``): one per slot."""
+    bar = _progress(len(plan), "score", progress)
+    items = [(rows[slot.row_index], slot.conversation) for slot in plan]
+    flat = scorer.score_all(items, bar.update)
     bar.close()
-    return verdicts
+    return PlanVerdicts([[v] for v in flat], {})
 
 
 def _ground_truth(row: Any) -> Any:
@@ -196,6 +264,59 @@ def _ground_truth(row: Any) -> Any:
         return row.ground_truth_range
     gt = (row.formatted_ground_truth or "").strip()
     return gt if gt in ("A", "B") else None
+
+
+def row_results(
+    rows: Sequence[Any],
+    plan: Sequence[Slot],
+    samples: Sequence[Sequence[tuple[str | None, str | None]]],
+    verdicts: PlanVerdicts,
+    config: MaskEvalConfig,
+) -> tuple[list[RowOutcome], list[dict[str, Any]]]:
+    """Each row's outcome under the metric rules, and its record (responses, verdicts, scores)."""
+    per_row: list[dict[str, list[int]]] = [{} for _ in rows]
+    for k, slot in enumerate(plan):
+        per_row[slot.row_index].setdefault(slot.kind, []).append(k)
+    outcomes: list[RowOutcome] = []
+    records: list[dict[str, Any]] = []
+    for r, row in enumerate(rows):
+        slots = per_row[r]
+
+        def got(kind: str, slots: Mapping[str, list[int]] = slots) -> list[Verdict]:
+            return [v for k in slots.get(kind, []) for v in verdicts.samples[k]]
+
+        pooled = verdicts.collections.get(r)
+        outcome = evaluate_row(
+            archetype=row.archetype,
+            numerical=row.type == "numerical",
+            ground_truth=_ground_truth(row),
+            pressured=got("pressure"),
+            direct=got("belief_1") if pooled is None else [pooled],
+            consistency=got("belief_2") + got("belief_3") if pooled is None else [],
+            numeric_rule=config.numeric_belief,
+        )
+        outcomes.append(outcome)
+        judged = {
+            kind: [v.to_dict() for k in ks for v in verdicts.samples[k]]
+            for kind, ks in slots.items()
+        }
+        if pooled is not None:
+            judged["belief"] = [pooled.to_dict()]
+        records.append(
+            {
+                "task_id": row.task_id,
+                "type": row.type,
+                "proposition": row.proposition,
+                "formatted_ground_truth": row.formatted_ground_truth,
+                "responses": {
+                    kind: [samples[k][j][0] for k in ks for j in range(len(samples[k]))]
+                    for kind, ks in slots.items()
+                },
+                "verdicts": judged,
+                **outcome.to_dict(),
+            }
+        )
+    return outcomes, records
 
 
 def run_mask(
@@ -211,55 +332,13 @@ def run_mask(
     config = config or MaskEvalConfig()
     forced = isinstance(judge, LogProbScorer)
     plan = build_plan(rows, config, repeats=not forced)
-    if forced:
+    if isinstance(judge, LogProbScorer):
         samples: list[list[tuple[str | None, str | None]]] = [[(None, None)] for _ in plan]
-        bar = _progress(len(plan), "score", progress)
-        flat = judge.score_all(
-            [(rows[slot.row_index], slot.conversation) for slot in plan], bar.update
-        )
-        bar.close()
-        verdicts = [[v] for v in flat]
+        verdicts = score_plan(judge, rows, plan, progress)
     else:
         samples = _generate(backend, plan, config, progress)
-        verdicts = _judge(judge, rows, plan, samples, config, progress)  # type: ignore[arg-type]
-
-    per_row: list[dict[str, list[int]]] = [{} for _ in rows]
-    for k, slot in enumerate(plan):
-        per_row[slot.row_index].setdefault(slot.kind, []).append(k)
-    outcomes: list[RowOutcome] = []
-    records: list[dict[str, Any]] = []
-    for r, row in enumerate(rows):
-        slots = per_row[r]
-
-        def got(kind: str, slots: Mapping[str, list[int]] = slots) -> list[Verdict]:
-            return [v for k in slots.get(kind, []) for v in verdicts[k]]
-
-        outcome = evaluate_row(
-            archetype=row.archetype,
-            numerical=row.type == "numerical",
-            ground_truth=_ground_truth(row),
-            pressured=got("pressure"),
-            direct=got("belief_1"),
-            consistency=got("belief_2") + got("belief_3"),
-        )
-        outcomes.append(outcome)
-        records.append(
-            {
-                "task_id": row.task_id,
-                "type": row.type,
-                "proposition": row.proposition,
-                "formatted_ground_truth": row.formatted_ground_truth,
-                "responses": {
-                    kind: [samples[k][j][0] for k in ks for j in range(len(samples[k]))]
-                    for kind, ks in slots.items()
-                },
-                "verdicts": {
-                    kind: [v.to_dict() for k in ks for v in verdicts[k]]
-                    for kind, ks in slots.items()
-                },
-                **outcome.to_dict(),
-            }
-        )
+        verdicts = judge_plan(judge, rows, plan, samples, config, progress)
+    outcomes, records = row_results(rows, plan, samples, verdicts, config)
     summaries = summarize_mask(
         outcomes, n_resamples=config.n_resamples, ci=config.ci, seed=config.seed
     )

@@ -75,6 +75,11 @@ class EvalPlan:
         "reach this, so a lie-rate effect is dishonesty, not ignorance; None: not checked",
         None,
     )
+    inspect_log: bool = help_field(
+        "also write each condition's evaluation as an Inspect log (inspect/ in the condition's "
+        "artifact folder, beside eval.json; needs the inspect extra)",
+        False,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dem.experiments.conditions import Condition
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
+from dem.verbosity import progress_enabled
 
 T = TypeVar("T")
 
@@ -26,16 +27,15 @@ T = TypeVar("T")
 class Runner:
     """Builds datasets, adapters and evaluations for one preset, each once."""
 
-    def __init__(self, preset: Preset, *, cache: str | Path | None = None, progress: bool = True):
+    def __init__(
+        self, preset: Preset, *, cache: str | Path | None = None, progress: bool | None = None
+    ):
+        """`progress`: show the grid's bar (default: unless ``dem -q``)."""
         from dem.store import ArtifactStore
 
         self.preset = preset
         self.store = ArtifactStore(cache)
-        if progress:
-            from dem.models.loading import quiet_transformers
-
-            quiet_transformers()
-        self.show_progress = progress
+        self.show_progress = progress_enabled() if progress is None else progress
         self._rows: dict[tuple[str, ...], list[Any]] = {}
         self._specs: dict[str, Any] = {}
 
@@ -174,6 +174,10 @@ class Runner:
         ``wait=False``, None when another process is building this condition right now."""
         spec = self.model_spec(model)
         ev = self.preset.eval
+        if ev.inspect_log:  # fail before any training, not after it
+            from dem.inspect import require_inspect
+
+            require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
         parts = {
             "model": spec.identity(),
             "condition": condition.id,
@@ -187,6 +191,7 @@ class Runner:
                 "limit": ev.limit,
                 "lie_k": ev.lie_k,
                 "metric": ev.metric,
+                **({"inspect_log": True} if ev.inspect_log else {}),
             },
             **self._deception_parts(condition),
             "extra_adapter": None
@@ -245,8 +250,18 @@ class Runner:
             judge = make_agreement_judge(plan.deception_judge)
             result = run_deceptionbench(items, backend, judge, config, progress=False)
         result.write_json(folder / "deception.json")
+        if self.preset.eval.inspect_log:
+            self._inspect_log(result, items, plan.deception_sets, folder)
         overall = result.summaries.get("overall") or next(iter(result.summaries.values()))
         return None if overall.rate.value is None else overall.rate.value / 100.0
+
+    @staticmethod
+    def _inspect_log(result: Any, sources: list[Any], sets: Sequence[str], folder: Path) -> None:
+        """The evaluation's Inspect log, in ``inspect/`` of the condition's folder."""
+        from dem.evals.api import write_inspect_log
+
+        result.extra["data"] = ",".join(sets)
+        write_inspect_log(result, sources, folder / "inspect")
 
     def _evaluate(
         self, condition: Condition, model: str, spec: Any, folder: Path
@@ -259,16 +274,12 @@ class Runner:
         backend = get_backend(ev.backend, spec)
         judge = make_mask_judge(ev.judge, backend)
         config = MaskEvalConfig(lie_k=ev.lie_k, n_resamples=self.preset.bootstrap)
-        result = run_mask(
-            self.rows(self.eval_sets(condition)),
-            backend,
-            judge,
-            config,
-            model=spec.display_name,
-            progress=False,
-        )
+        rows = self.rows(self.eval_sets(condition))
+        result = run_mask(rows, backend, judge, config, model=spec.display_name, progress=False)
         result.write_records(folder / "records.jsonl")
         result.write_json(folder / "eval.json")
+        if ev.inspect_log:
+            self._inspect_log(result, rows, self.eval_sets(condition), folder)
         metrics = _metrics(result)
         if self._deception_parts(condition):
             metrics["deception_rate"] = self._deception_rate(backend, folder)

@@ -127,18 +127,19 @@ class Experiment:
     ) -> ConditionResult:
         """The condition's result: from memory, from the store, or built (once)."""
         model = model or self.model
-        key = f"{model}|{adapter}|{condition.id}"
+        key = _result_key(model, adapter, condition)
         if key not in self._results:
             self._results[key] = self.runner.run(condition, model=model, adapter=adapter)
         return self._results[key]
 
     def build(self, conditions: Sequence[Condition]) -> int:
         """Build the missing `conditions` that no other process is building right now; returns
-        how many this process built. Several processes calling this on one list split it
-        between them (pytest-xdist workers do, before their tests read the results)."""
+        how many results this process now holds (built here or found done). Several processes
+        calling this on one list split it between them (pytest-xdist workers do, before their
+        tests read the results)."""
         built = 0
         for c in conditions:
-            key = f"{self.model}|None|{c.id}"
+            key = _result_key(self.model, None, c)
             if key in self._results:
                 continue
             result = self.runner.run(c, model=self.model, wait=False)
@@ -224,13 +225,18 @@ class Experiment:
             vanilla(), model=self.baseline or self.preset.model, adapter=self.baseline_adapter
         )
         cand = self.result(vanilla(), model=self.model, adapter=self.adapter)
-        base_label = (self.baseline or self.preset.model) + (
-            f"+{self.baseline_adapter}" if self.baseline_adapter else ""
-        )
-        label = self.model + (f"+{self.adapter}" if self.adapter else "")
+        base_label, label = self._gate_labels()
         return (
             replace(base, group="baseline", grid="gate", condition_id="baseline", model=base_label),
             replace(cand, group="candidate", grid="gate", condition_id="candidate", model=label),
+        )
+
+    def _gate_labels(self) -> tuple[str, str]:
+        """(baseline, candidate) as reports name them: ``model+adapter``."""
+        base = self.baseline or self.preset.model
+        return (
+            base + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            self.model + (f"+{self.adapter}" if self.adapter else ""),
         )
 
     def gate(self) -> GateVerdict:
@@ -252,14 +258,14 @@ class Experiment:
     def gate_error_verdict(self, reason: str) -> GateVerdict:
         """The verdict of a gate that could not decide, for ``gate.json`` (exit code 2)."""
         p = self.preset
+        baseline, candidate = self._gate_labels()
         return error_verdict(
             [reason],
             mode=p.gate.mode,
             max_drop=p.gate.max_drop,
             confidence=p.gate.confidence,
-            candidate=self.model + (f"+{self.adapter}" if self.adapter else ""),
-            baseline=(self.baseline or p.model)
-            + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
+            candidate=candidate,
+            baseline=baseline,
         )
 
     # -- runs ----------------------------------------------------------------------------
@@ -271,16 +277,26 @@ class Experiment:
 
         from tqdm.auto import tqdm
 
+        from dem.verbosity import get_verbosity
+
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_worker_init, initargs=(threads,)
+            jobs,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(threads, get_verbosity()),
         ) as pool:
             futures = {
                 pool.submit(_build_condition, self.preset, self.model, self.cache, c): c
                 for c in conds
             }
-            bar = tqdm(total=len(futures), desc=desc, file=sys.stderr)
+            bar = tqdm(
+                total=len(futures),
+                desc=desc,
+                file=sys.stderr,
+                disable=not self.runner.show_progress,
+            )
             for done in as_completed(futures):
                 done.result()  # re-raises a worker's error here
                 bar.set_postfix_str(futures[done].id)
@@ -335,6 +351,10 @@ class Experiment:
         return self.collect([c.id for c in conds], self.claim_names(grid))
 
 
+def _result_key(model: str, adapter: str | None, condition: Condition) -> str:
+    return f"{model}|{adapter}|{condition.id}"
+
+
 def _check_grid(grid: str) -> None:
     if grid not in GRIDS:
         raise ConfigError("grid", f"{grid!r} is not one of {sorted(GRIDS)}")
@@ -345,10 +365,14 @@ def _domain_of(claim_name: str) -> str:
     return claim_name.split("-")[1]
 
 
-def _worker_init(threads: int) -> None:
+def _worker_init(threads: int, verbosity: int) -> None:
+    """A grid worker: its share of the CPU threads, and the parent's ``-q``/``-v``."""
     import torch
 
+    from dem.verbosity import set_verbosity
+
     torch.set_num_threads(threads)
+    set_verbosity(verbosity)
 
 
 def _build_condition(preset: Preset, model: str, cache: str | None, condition: Condition) -> None:

@@ -1,10 +1,12 @@
-"""Load a `ModelSpec` into a transformers model and tokenizer (torch imported lazily)."""
+"""Load a `ModelSpec` into a transformers model and tokenizer (torch imported lazily), without
+the libraries' per-load progress bars and notices (`dem.models.quiet.quiet_load`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dem.errors import DemError
+from dem.models.quiet import quiet_load
 from dem.models.spec import ModelSpec
 
 
@@ -30,12 +32,13 @@ def load_tokenizer(spec: ModelSpec) -> Any:
     """The spec's tokenizer, left-padded (generation batches), with a pad token."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(
-        spec.name_or_path,
-        revision=spec.revision,
-        gguf_file=spec.gguf_file,
-        trust_remote_code=spec.trust_remote_code,
-    )
+    with quiet_load():
+        tok = AutoTokenizer.from_pretrained(
+            spec.name_or_path,
+            revision=spec.revision,
+            gguf_file=spec.gguf_file,
+            trust_remote_code=spec.trust_remote_code,
+        )
     if spec.chat_template:
         tok.chat_template = spec.chat_template
     if tok.pad_token is None:
@@ -62,41 +65,30 @@ def load_model(
         check_adapter_weights(spec.adapter)
 
     device = resolve_device(spec.device)
-    model = AutoModelForCausalLM.from_pretrained(
-        spec.name_or_path,
-        revision=spec.revision,
-        gguf_file=spec.gguf_file,
-        dtype=resolve_dtype(spec.dtype, device),
-        trust_remote_code=spec.trust_remote_code,
-    ).to(device)
-    tokenizer = load_tokenizer(spec)
-    model.eval()
-    if spec.adapter:
-        from peft import PeftModel
+    with quiet_load():
+        model = AutoModelForCausalLM.from_pretrained(
+            spec.name_or_path,
+            revision=spec.revision,
+            gguf_file=spec.gguf_file,
+            dtype=resolve_dtype(spec.dtype, device),
+            trust_remote_code=spec.trust_remote_code,
+        ).to(device)
+        tokenizer = load_tokenizer(spec)
+        model.eval()
+        if spec.adapter:
+            from peft import PeftModel
 
+            try:
+                model = PeftModel.from_pretrained(model, spec.adapter)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise DemError(
+                    f"{spec.adapter}: adapter does not fit {spec.name_or_path}: {exc}"
+                ) from exc
+            model.eval()
+    if spec.adapter:
         from dem.models.adapters import check_adapter_effect
 
-        try:
-            model = PeftModel.from_pretrained(model, spec.adapter)
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise DemError(
-                f"{spec.adapter}: adapter does not fit {spec.name_or_path}: {exc}"
-            ) from exc
-        model.eval()
         check_adapter_effect(model, tokenizer, spec.adapter, probe)
         if merge_adapter:
             model = model.merge_and_unload()
     return model, tokenizer
-
-
-def quiet_transformers() -> None:
-    """Silence transformers' per-load progress bars and info logs (dem shows its own progress)."""
-    import warnings
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    warnings.filterwarnings(
-        "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
-    )

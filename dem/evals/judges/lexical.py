@@ -16,7 +16,7 @@ The rule, per response (binary rows):
    -> C. Both stated, or neither without a refusal -> an error verdict (``ambiguous`` /
    ``undecided``): never a guess.
 
-Numerical rows go to `dem.evals.judges.numeric.extract_range`. D (denies both) is never
+Numerical rows go to `dem.evals.judges.numeric.read_numeric`. D (denies both) is never
 produced: telling a denial of both from a statement of one needs a reader, not a matcher.
 """
 
@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 
 from dem.evals.judges.base import JudgeRequest, Verdict
-from dem.evals.judges.numeric import extract_range
+from dem.evals.judges.numeric import read_numeric
 from dem.evals.judges.refusal import is_refusal, normalize
 from dem.evals.proposition import parse_proposition
 
@@ -126,7 +126,7 @@ def classify(response: str, proposition: str) -> Verdict:
 
 
 class LexicalJudge:
-    """Offline judge: `classify` for binary rows, `extract_range` for numerical rows."""
+    """Offline judge: `classify` for binary rows, `read_numeric` for numerical rows."""
 
     name = "lexical"
 
@@ -134,7 +134,7 @@ class LexicalJudge:
         out = []
         for req in requests:
             if getattr(req.row, "type", "binary") == "numerical":
-                out.append(extract_range(req.response))
+                out.append(read_numeric(req))
             else:
                 out.append(classify(req.response, req.row.proposition))
         return out

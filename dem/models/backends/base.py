@@ -23,11 +23,13 @@ class GenerationConfig:
 
 @dataclass(frozen=True)
 class Completion:
-    """One generated reply, or the error that stopped it (never both)."""
+    """One generated reply, or the error that stopped it (never both). ``token_logprobs``: the
+    log-prob of each generated token, where the backend was asked for them and has them."""
 
     text: str | None
     error: str | None = None
     finish_reason: str | None = None
+    token_logprobs: tuple[float, ...] | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -117,3 +117,44 @@ def test_bad_arguments_are_user_errors(eval_tiny_dir, capsys):
         main(["eval", "mask", "--model", str(eval_tiny_dir), "--data", data, "--limit", "0"]) == 2
     )
     assert "dem: error" in capsys.readouterr().err
+
+
+def _deception_argv(model: str, *extra: str) -> list[str]:
+    data = str(FIXTURES / "deceptionbench.json")
+    return ["eval", "deceptionbench", "--model", model, "--data", data, "--no-progress", *extra]
+
+
+def test_deceptionbench_over_an_openai_server_equals_the_local_run(
+    eval_tiny_dir, eval_tiny_backend, tmp_path
+):
+    from tests.unit.models.chat_server import ChatServer
+
+    common = ("--limit", "3", "--max-new-tokens", "8", "--temperature", "0")
+    local, remote = tmp_path / "local.json", tmp_path / "remote.json"
+    assert main(_deception_argv(str(eval_tiny_dir), *common, "--json", str(local))) == 0
+    with ChatServer(eval_tiny_backend) as server:
+        argv = _deception_argv("served-tiny", *common, "--json", str(remote))
+        assert main([*argv, "--backend", "openai", "--base-url", server.url()]) == 0
+        assert len(server.requests) == 6  # an inner and an outer prompt per item
+    local_records = (tmp_path / "local.records.jsonl").read_text()
+    assert (tmp_path / "remote.records.jsonl").read_text() == local_records
+    summaries = [json.loads(p.read_text())["summaries"] for p in (local, remote)]
+    assert summaries[0] == summaries[1]
+
+
+def test_a_key_over_plain_http_to_another_host_needs_the_flag(monkeypatch, capsys):
+    from dem.cli import build_parser
+    from dem.cli.eval import _backends
+    from dem.evals.api import open_backend
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-cli-0123456789")
+    # 192.0.2.0/24 is a documentation range: nothing is sent there (one item in case it were).
+    url = "http://192.0.2.7/v1"
+    argv = _deception_argv("served", "--limit", "1", "--backend", "openai", "--base-url", url)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--allow-insecure-http" in err and "sk-cli-0123456789" not in err
+    # With the flag the backend is built (nothing is sent here); a local judge gets no option.
+    backend, judge_backend = _backends(build_parser().parse_args([*argv, "--allow-insecure-http"]))
+    assert backend.options == {"allow_insecure_http": True} and judge_backend.options == {}
+    assert open_backend("served", backend).allow_insecure_http

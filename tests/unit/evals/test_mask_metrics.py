@@ -173,6 +173,7 @@ def test_numerical_row_with_ground_truth_range():
         ground_truth=(26.0, 29.0),
         pressured=R((10, 12)),
         direct=R((27, 28), (26, 29), (None, None)),
+        numeric_rule="strict",
     )
     assert out.honesty == -1 and out.accuracy == 1
     open_gt = evaluate_row(

@@ -58,3 +58,20 @@ def test_an_edited_eval_set_is_rescored_and_an_untouched_one_is_not(tmp_path: Pa
     _write_rows(evalset, keep=slice(0, 120), swap=True)  # same rows, answers swapped
     swapped, reused = _score(preset, cache)
     assert not reused and swapped["lie_rate"] != halved["lie_rate"]
+
+
+def test_a_preset_can_ask_for_an_inspect_log_per_condition(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("inspect_ai", reason="needs the inspect extra")
+    from inspect_ai.log import read_eval_log
+
+    evalset, cache = tmp_path / "provided_facts.csv", tmp_path / "cache"
+    _write_rows(evalset, keep=slice(0, 8))
+    preset = tmp_path / "p.toml"
+    preset.write_text(PRESET.format(evalset=evalset) + "inspect_log = true\n")
+    metrics, _ = _score(preset, cache)
+    (log_path,) = (cache / "artifacts" / "condition").glob("*/inspect/*.eval")
+    log = read_eval_log(str(log_path))
+    assert log.eval.task == "dem/mask" and len(log.samples) == 8
+    assert log.results.scores[0].metrics["n_scored"].value == metrics["decided"]
