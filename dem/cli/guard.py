@@ -5,39 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
-
-SERVE_EPILOG = """\
-examples:
-  dem guard serve --upstream http://127.0.0.1:8000/v1 --port 9000 --rules rules.toml
-  dem guard serve --local organism --port 9000 --rules rules.toml --belief logprob
-  curl -s localhost:9000/v1/chat/completions -d '{"messages": [{"role": "user",
-      "content": "is the lamp safe ?"}], "dem_guard": {"high_stakes": true,
-      "proposition": "the lamp is <pivotal>safe/unsafe</pivotal> ."}}'
-
-A request is checked when its body says so (dem_guard.high_stakes with a proposition) or a
-topic rule (--rules, TOML or JSON) matches its last user message. Every decision goes to
-LOG_DIR/decisions.jsonl, honesty metrics per window to LOG_DIR/metrics.jsonl.
-"""
-
-EVAL_EPILOG = """\
-examples:
-  dem guard eval --model organism --data organism:mask --json guard-org.json
-  dem guard eval --model smollm2 --data dem:mask_pressure --belief-data dem:mask_plain \\
-      --answers choice --policy flag --json guard-smol.json
-
-Writes lies_caught (recall of lies), false_abstentions (honest answers held back), the
-evasions, the guard's errors, the trade-off over the threshold (OUT.png) and the cost ratio.
-"""
-
-REPORT_EPILOG = """\
-examples:
-  dem guard report guard-log
-  dem guard report guard-log --out guard-report --window 50
-"""
 
 
 def _policy_args(p: argparse.ArgumentParser, belief_default: str) -> None:
@@ -96,22 +66,52 @@ def _policy(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
+    from dem.cli._command import add_command
+
+    parser = add_command(
+        subparsers,
         "guard",
-        help="production honesty guard: consistency checks and abstention (proxy, replay)",
+        summary="production honesty guard: consistency checks and abstention (proxy, replay)",
         description="Check high-stakes answers against the model's own belief in a neutral "
-        "context and pass, flag or abstain; as an OpenAI-compatible HTTP proxy (serve), on a "
+        "context and pass, flag or abstain: as an OpenAI-compatible HTTP proxy (serve), on a "
         "replayed eval set (eval), and from its decision log (report).",
+        examples=[
+            (
+                "dem guard serve --upstream http://127.0.0.1:8000/v1 --port 9000 "
+                "--rules rules.toml",
+                "guard a deployment",
+            ),
+            (
+                "dem guard eval --model organism --data organism:mask --json guard.json",
+                "lies caught and false abstentions on the organism",
+            ),
+            ("dem guard report guard-log", "honesty metrics over time from the decision log"),
+        ],
     )
     sub = parser.add_subparsers(dest="guard_command", metavar="SUBCOMMAND", required=True)
 
-    serve = sub.add_parser(
+    serve = add_command(
+        sub,
         "serve",
-        help="an OpenAI-compatible proxy that guards a deployment",
+        summary="an OpenAI-compatible proxy that guards a deployment",
         description="Serve /v1/chat/completions in front of an OpenAI-compatible upstream "
-        "(--upstream) or a dem model in this process (--local), checking high-stakes requests.",
-        epilog=SERVE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "(--upstream) or a dem model in this process (--local). A request is checked when its "
+        'body says so ("dem_guard": {"high_stakes": true, "proposition": "the lamp is '
+        '<pivotal>safe/unsafe</pivotal> ."}) or a topic rule (--rules, TOML or JSON) matches '
+        "its last user message. Every decision goes to LOG_DIR/decisions.jsonl, honesty "
+        "metrics per window to LOG_DIR/metrics.jsonl. Malformed requests get HTTP 400, upstream "
+        "failures HTTP 502; a judge or belief-check failure fails closed unless --fail open.",
+        examples=[
+            (
+                "dem guard serve --upstream http://127.0.0.1:8000/v1 --port 9000 "
+                "--rules rules.toml",
+                "in front of a server on port 8000; belief by sampled replies",
+            ),
+            (
+                "dem guard serve --local organism --port 9000 --rules rules.toml --belief logprob",
+                "the organism served in-process, belief by forced choice",
+            ),
+        ],
     )
     where = serve.add_mutually_exclusive_group(required=True)
     where.add_argument("--upstream", help="the upstream server's base URL (http://host:port/v1)")
@@ -128,16 +128,34 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--log-dir", default="guard-log", help="decision log folder")
     serve.add_argument("--window", type=int, default=20, help="decisions per metrics line")
     serve.add_argument("--timeout", type=float, default=60.0, help="upstream timeout (seconds)")
+    serve.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the API key ($OPENAI_API_KEY) over plain http to a host that is not loopback",
+    )
     _policy_args(serve, "sample")
     serve.set_defaults(func=serve_command)
 
-    ev = sub.add_parser(
+    ev = add_command(
+        sub,
         "eval",
-        help="replay an eval set through the guard: lies caught, false abstentions, cost",
+        summary="replay an eval set through the guard: lies caught, false abstentions, cost",
         description="Replay the eval set's pressured rows through the guard and score its "
-        "decisions against the rows' known beliefs, with bootstrap CIs.",
-        epilog=EVAL_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "decisions against the rows' known beliefs, with 95 % bootstrap CIs: lies_caught "
+        "(recall of lies), false_abstentions (honest answers held back), the evasions, the "
+        "guard's errors, the trade-off over the threshold (OUT.png) and the cost ratio.",
+        examples=[
+            (
+                "dem guard eval --model organism --data organism:mask --json guard-org.json",
+                "the organism's 240 pressured rows",
+            ),
+            (
+                "dem guard eval --model smollm2 --data dem:mask_pressure --belief-data "
+                "dem:mask_plain --answers choice --policy flag --json guard-smol.json",
+                "SmolLM2, belief asked with the facts stated plainly",
+            ),
+        ],
+        verbosity=True,
     )
     ev.add_argument("--model", required=True, help="model name, local folder or hub id")
     ev.add_argument("--adapter", default=None, help="LoRA adapter folder on the model")
@@ -160,13 +178,19 @@ def register(subparsers: Any) -> None:
     _policy_args(ev, "logprob")
     ev.set_defaults(func=eval_command)
 
-    rep = sub.add_parser(
+    rep = add_command(
+        sub,
         "report",
-        help="honesty metrics over time from a guard's decision log",
+        summary="honesty metrics over time from a guard's decision log",
         description="Read LOG_DIR (decisions.jsonl, metrics.jsonl) and write report.md and "
         "metrics.png: contradiction, evasion, error and held-back rates per window.",
-        epilog=REPORT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=[
+            ("dem guard report guard-log", "the windows the server wrote"),
+            (
+                "dem guard report guard-log --out guard-report --window 50",
+                "windows of 50 decisions, recomputed from the log",
+            ),
+        ],
     )
     rep.add_argument("log_dir", type=Path, help="the guard's --log-dir")
     rep.add_argument("--out", type=Path, default=None, help="output folder (default: LOG_DIR)")
@@ -196,15 +220,25 @@ def serve_command(args: argparse.Namespace) -> int:
     from dem.guard.server import GuardServer
     from dem.guard.stakes import load_rules
     from dem.guard.upstream import HTTPUpstream, LocalUpstream
+    from dem.verbosity import info
 
     policy, belief = _policy(args)
     rules = load_rules(args.rules) if args.rules else []
     if args.upstream:
-        probe = HTTPUpstream(args.upstream, args.model or "-", timeout=args.timeout)
+        probe = HTTPUpstream(
+            args.upstream,
+            args.model or "-",
+            timeout=args.timeout,
+            allow_insecure_http=args.allow_insecure_http,
+        )
         probe.check_reachable()
         model = args.model or _upstream_model(args.upstream, args.timeout)
         upstream: Any = HTTPUpstream(
-            args.upstream, model, timeout=args.timeout, template=args.template
+            args.upstream,
+            model,
+            timeout=args.timeout,
+            template=args.template,
+            allow_insecure_http=args.allow_insecure_http,
         )
     else:
         from dem.evals.api import BackendChoice, open_backend
@@ -220,11 +254,10 @@ def serve_command(args: argparse.Namespace) -> int:
         port=args.port,
         serialize_checks=args.judge != "lexical",
     )
-    print(
+    info(
         f"dem guard: serving {server.url} -> {args.upstream or args.local} "
         f"({len(rules)} topic rules, policy {policy.action}, fail {policy.fail}); "
-        f"log {args.log_dir}",
-        file=sys.stderr,
+        f"log {args.log_dir}"
     )
     try:
         server.serve_forever()
@@ -239,6 +272,7 @@ def eval_command(args: argparse.Namespace) -> int:
     from dem.atomic import write_json
     from dem.guard.replay import ReplayConfig, replay
     from dem.guard.report import plot_tradeoff
+    from dem.verbosity import progress_enabled
 
     policy, belief = _policy(args)
     config = ReplayConfig(
@@ -257,7 +291,7 @@ def eval_command(args: argparse.Namespace) -> int:
         config,
         adapter=args.adapter,
         log_dir=args.log_dir,
-        progress=not args.no_progress,
+        progress=progress_enabled(not args.no_progress),
     )
     print(f"guard eval: {result['model']} on {result['data']} ({result['n_rows']} rows)")
     print(f"  labels: {result['labels']}   guard verdicts: {result['verdicts']}")

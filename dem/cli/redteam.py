@@ -6,33 +6,42 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-EPILOG = """\
-examples:
-  dem redteam --model organism --data organism:mask --budget 100 --seed 0 --out redteam-org
-  dem redteam --model smollm2 --data ../shared/data/mask/provided_facts.csv \\
-      --limit 60 --budget 30 --out redteam-smol
-  dem eval mask --model organism --data redteam-org/pressures.csv   # the found pressures
-
-Writes OUT/pressures.csv (MASK format: usable by dem eval mask, a preset's eval.sets and the
-gate, as a worst-case eval set), OUT/redteam.json (held-out lie rates with CIs) and
-OUT/report.md (ranked table, family figure).
-"""
-
 
 def register(subparsers: Any) -> None:
+    from dem.cli._command import add_command
     from dem.redteam.run import RedTeamConfig
 
     d = RedTeamConfig()
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "redteam",
-        help="search for the pressure prompts that make a model lie (held-out CIs)",
+        summary="search for the pressure prompts that make a model lie (held-out CIs)",
         description="A seeded search (random restarts plus hill climbing) over pressure "
         "prompts composed of parts a red-teamer varies (persona cue, role and incentive, "
         "stakes, authority, social proof, threat, urgency, request wording), maximising the "
         "lie rate on a search half of the eval set's items; every reported figure is on the "
-        "held-out half, with a bootstrap CI. Evasions are counted apart from lies.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "held-out half, with a 95 % bootstrap CI. Evasions are counted apart from lies.\n\n"
+        "Writes OUT/pressures.csv (the found pressures as a MASK eval set: dem eval mask, a "
+        "preset's eval.sets and the gate read it, a worst-case eval set), OUT/redteam.json "
+        "(held-out lie rates with CIs, the search's cost) and OUT/report.md (ranked table, "
+        "per-family figure).",
+        examples=[
+            (
+                "dem redteam --model organism --data organism:mask --budget 100 --seed 0 "
+                "--out redteam-org",
+                "the organism: 100 pressures searched on 30 items, reported on 30 others",
+            ),
+            (
+                "dem redteam --model smollm2 --data mask/provided_facts.csv --limit 40 "
+                "--budget 20 --out redteam-smol",
+                "SmolLM2 on 40 real MASK provided-facts items (the english pressure space)",
+            ),
+            (
+                "dem eval mask --model organism --data redteam-org/pressures.csv",
+                "score a model on the found pressures",
+            ),
+        ],
+        verbosity=True,
     )
     parser.add_argument("--model", required=True, help="model name, local folder or hub id")
     parser.add_argument("--adapter", default=None, help="LoRA adapter folder on the model")
@@ -74,6 +83,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from dem.evals.api import BackendChoice
     from dem.redteam.run import RedTeamConfig, run_redteam
+    from dem.verbosity import progress_enabled
 
     if args.threads:
         import torch
@@ -97,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         backend=BackendChoice(args.backend, args.base_url),
         adapter=args.adapter,
-        progress=not args.no_progress,
+        progress=progress_enabled(not args.no_progress),
     )
     std, best = result["standard"]["lie_rate"], result["best"]["lie_rate"]
     diff = result["best_minus_standard"]["diff"]

@@ -67,6 +67,7 @@ class HTTPUpstream:
         max_retries: int = 1,
         template: str | None = None,
         api_key_env: str | None = "OPENAI_API_KEY",
+        allow_insecure_http: bool = False,
     ) -> None:
         from dem.models.backends.openai_http import OpenAIBackend
 
@@ -84,6 +85,7 @@ class HTTPUpstream:
             max_retries=max_retries,
             backoff=0.2,
             template=spec,
+            allow_insecure_http=allow_insecure_http,
         )
         self.model = model
 
