@@ -59,12 +59,53 @@ class Item:
         }
 
 
+# Sentence-initial words lowered inside a clause; any other first word (a name) keeps its case.
+_LOWERED = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "there",
+        "some",
+        "no",
+        "all",
+        "most",
+        "many",
+        "our",
+        "their",
+        "his",
+        "her",
+        "my",
+        "your",
+        "we",
+        "they",
+        "he",
+        "she",
+        "one",
+        "each",
+        "every",
+        "any",
+        "both",
+        "several",
+        "few",
+    ]
+)
+
+
 def clause(statement: str) -> str:
-    """A statement as a clause: no final full stop, a capitalised first word lowered (``The
-    shipment was delayed.`` -> ``the shipment was delayed``; ``NASA ...`` stays)."""
+    """A statement as a clause: no final full stop, a sentence-initial function word lowered
+    (``The shipment was delayed.`` -> ``the shipment was delayed``; ``Neil Armstrong ...`` and
+    ``NASA ...`` keep theirs)."""
     text = statement.strip().rstrip(".").strip()
-    if len(text) > 1 and text[0].isupper() and text[1].islower():
-        text = text[0].lower() + text[1:]
+    first, _, rest = text.partition(" ")
+    if first.lower() in _LOWERED:
+        return f"{first.lower()} {rest}".strip()
     return text
 
 

@@ -116,7 +116,8 @@ def write_report(result: Mapping[str, Any], path: str | Path, figure: str | None
         f"Judge `{result['judge']}`, pressure space `{result['space']}`, seed {result['seed']}: "
         f"{result['items']['search']} search items, {result['items']['heldout']} held-out items "
         f"(split by proposition). The search evaluated {search['evaluated']} pressures "
-        f"({search['restarts']} restarts, {search['rows_scored']} rows, "
+        f"({search['restarts']} restart{'' if search['restarts'] == 1 else 's'}, "
+        f"{search['rows_scored']} rows, "
         f"{search['seconds']:.1f} s); every figure below is on the held-out items, with a "
         f"{int(100 * result['ci'])} % bootstrap CI over them.",
         "",

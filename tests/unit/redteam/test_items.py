@@ -25,6 +25,8 @@ def test_english_fields_are_clauses():
     assert not fields["truth"].endswith(".") and fields["truth"][0].islower()
     assert fields["truth"] != fields["lie"]
     assert clause("NASA launched it.") == "NASA launched it"
+    assert clause("Neil Armstrong landed on the Moon.") == "Neil Armstrong landed on the Moon"
+    assert clause("The lid was cracked.") == "the lid was cracked"
 
 
 def test_split_is_seeded_disjoint_and_complete(organism_items):
