@@ -24,6 +24,7 @@ import json
 import statistics
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -31,13 +32,17 @@ from typing import Any
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The reply, or ``{"status": CODE}`` for an HTTP error (counted, never hidden)."""
     req = urllib.request.Request(
         f"{url}/chat/completions",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(req, timeout=600) as resp:
-        return json.loads(resp.read())
+    try:
+        with urllib.request.urlopen(req, timeout=1800) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return {"status": exc.code}
 
 
 def _measure(url: str, bodies: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
@@ -46,12 +51,17 @@ def _measure(url: str, bodies: list[dict[str, Any]], concurrency: int) -> dict[s
         t = time.perf_counter()
         reply = _post(url, body)
         lat.append(time.perf_counter() - t)
+        if "status" in reply:
+            verdicts[f"HTTP {reply['status']}"] += 1
         for d in (reply.get("dem_guard") or {}).get("decisions", []):
             verdicts[d["verdict"]] += 1
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda b: _post(url, b), bodies))
+        replies = list(pool.map(lambda b: _post(url, b), bodies))
     wall = time.perf_counter() - start
+    for reply in replies:
+        if "status" in reply:
+            verdicts[f"HTTP {reply['status']} (concurrent)"] += 1
     lat.sort()
     return {
         "mean": statistics.fmean(lat),
@@ -128,7 +138,7 @@ def main() -> int:
             with GuardServer(local, guard) as server:
                 results[name] = _measure(server.url, bodies, args.concurrency)
             log.close()
-        up = HTTPUpstream(plain_server.url, args.model)
+        up = HTTPUpstream(plain_server.url, args.model, timeout=1800)
         log = DecisionLog(args.log_dir or f"{logs}/proxy")
         with GuardServer(up, Guard(up.backend, belief=sample, log=log)) as proxy:
             results["proxy, sampled belief"] = _measure(proxy.url, bodies, args.concurrency)
