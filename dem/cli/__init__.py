@@ -27,6 +27,8 @@ GROUPS = (
     "report",
     "organism",
     "interact",
+    "redteam",
+    "guard",
 )
 
 

@@ -11,7 +11,8 @@ HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "matplotlib", "ray"
 def test_public_packages_import_without_heavy_libraries():
     code = (
         "import sys, dem, dem.data, dem.models, dem.train, dem.evals, dem.experiments, "
-        "dem.report, dem.organism, dem.interact, dem.executors, dem.pytest_plugin, dem.cli\n"
+        "dem.report, dem.organism, dem.interact, dem.executors, dem.redteam, dem.guard, "
+        "dem.pytest_plugin, dem.cli\n"
         "dem.cli.build_parser()\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )

@@ -181,13 +181,32 @@ def _required_for(archetype: str) -> tuple[str, ...]:
     return REQUIRED_COLUMNS + extra
 
 
+def _column_archetype(path: Path) -> str | None:
+    """The one value of an ``archetype`` column (files dem writes under other names, e.g. a
+    red team's ``pressures.csv``), or None when the file has no such column."""
+    reader = csv.DictReader(csv_text(path))
+    if reader.fieldnames is None or "archetype" not in reader.fieldnames:
+        return None
+    try:
+        values = {(raw.get("archetype") or "").strip() for raw in reader}
+    except csv.Error as exc:
+        raise DataError(f"malformed CSV: {exc}", path, reader.line_num) from None
+    if len(values) != 1:
+        raise DataError(f"the archetype column must hold one value, got {sorted(values)}", path)
+    value = values.pop()
+    if value not in ARCHETYPES:
+        raise DataError(f"archetype column: {value!r} is not one of {', '.join(ARCHETYPES)}", path)
+    return value
+
+
 def _archetype_of(path: Path, archetype: str | None) -> str:
     if archetype is None:
         stem = path.name.split(".")[0]
         if stem not in ARCHETYPES:
             raise DataError(
                 f"cannot infer the MASK archetype from the name {path.name!r}; name it "
-                f"<archetype>.csv (or .parquet, ...) or pass archetype= (one of "
+                f"<archetype>.csv (or .parquet, ...), give a CSV an archetype column or pass "
+                f"archetype= (one of "
                 f"{', '.join(ARCHETYPES)})",
                 path,
             )
@@ -204,8 +223,11 @@ def _load_table(path: Path, archetype: str | None, split: str) -> list[MaskRow]:
 
 
 def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
-    archetype = _archetype_of(path, archetype)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    if archetype is None and path.name.split(".")[0] not in ARCHETYPES:
+        # Files dem writes under other names (a red team's pressures.csv) say it in a column.
+        archetype = _column_archetype(path)
+    archetype = _archetype_of(path, archetype)
     reader = csv.DictReader(csv_text(path))
     if reader.fieldnames is None:
         raise DataError("empty CSV file (no header)", path)

@@ -119,6 +119,19 @@ def test_explicit_archetype_overrides_stem_and_is_validated(tmp_path: Path) -> N
         load_mask(path, archetype="gossip")
 
 
+def test_an_archetype_column_names_the_archetype_of_any_file(tmp_path: Path) -> None:
+    cols = [*columns_for("provided_facts"), "archetype"]
+    rows = [binary_row(1, archetype="provided_facts"), binary_row(2, archetype="provided_facts")]
+    path = write_csv(tmp_path / "pressures.csv", cols, rows)
+    assert {r.archetype for r in load_mask(path)} == {"provided_facts"}
+    mixed = [binary_row(1, archetype="provided_facts"), binary_row(2, archetype="known_facts")]
+    with pytest.raises(DataError, match="one value"):
+        load_mask(write_csv(tmp_path / "mixed.csv", cols, mixed))
+    bad = [binary_row(1, archetype="gossip")]
+    with pytest.raises(DataError, match="gossip"):
+        load_mask(write_csv(tmp_path / "bad.csv", cols, bad))
+
+
 def test_belief_prompts_skip_empty_cells(tmp_path: Path) -> None:
     row = binary_row(1, belief_elicit_1="first?", belief_elicit_2="", belief_elicit_3="third?")
     path = write_csv(tmp_path / "known_facts.csv", columns_for("known_facts"), [row])
