@@ -24,6 +24,7 @@ GROUPS = (
     "report",
     "organism",
     "interact",
+    "audit",
 )
 
 

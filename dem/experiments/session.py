@@ -181,6 +181,22 @@ class Experiment:
             )
         if claim.kind == "ranked":
             return self._ranked(claim)
+        if claim.kind == "removed":
+            audit = self.preset.audit
+            cmp = analysis.removed(
+                claim.name,
+                claim.grid,
+                self.preset.eval.metric,
+                self._group(claim.treated),
+                self._group(claim.reference),
+                self._group(claim.groups[0]),
+                max_remaining=audit.max_remaining,
+                confidence=audit.confidence,
+                n_boot=self.preset.bootstrap,
+            )
+            return replace(
+                cmp, treatment=claim.label or cmp.treatment, detail=f"{claim.detail}; {cmp.detail}"
+            )
         cmp = analysis.compare(
             claim.name,
             claim.grid,
