@@ -80,9 +80,7 @@ def describe(op: Mapping[str, Any]) -> str:
     """One line for a chain entry: ``mix ratio=0.05 seed=0 -> 77d4c1e0a2b3 (2000)`` (per-sample
     lists and nested settings left out)."""
     skip = {"op", "sha256", "count", "inputs", "scores", "lines", "counts", "settings"}
-    params = " ".join(
-        f"{k}={_short(v)}" for k, v in op.items() if k not in skip and v is not None
-    )
+    params = " ".join(f"{k}={_short(v)}" for k, v in op.items() if k not in skip and v is not None)
     inputs = op.get("inputs")
     if isinstance(inputs, Mapping):
         params += " inputs=" + ",".join(f"{k}:{_sha(v)}" for k, v in inputs.items())

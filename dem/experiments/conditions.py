@@ -294,6 +294,22 @@ def _audit_claims(
     return out
 
 
+def audit_rows(preset: Preset) -> list[dict[str, Any]]:
+    """Per audited ratio, the names of its three claims (contaminated vs control, audited vs
+    control, share removed), for the report's audit table."""
+    return [
+        {
+            "ratio": r,
+            "detector": preset.audit.detector,
+            "budget": preset.audit.budget,
+            "contaminated": f"mix-{ratio_label(r)}-below-control",
+            "audited": f"mix-{ratio_label(r)}-audited-below-control",
+            "removed": f"audit-removes-{ratio_label(r)}-effect",
+        }
+        for r in audited_ratios(preset)
+    ]
+
+
 def domain_claims(preset: Preset) -> list[Claim]:
     plan = preset.domain
     per_domain = [

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from dem.errors import ConfigError
 from dem.experiments import analysis
-from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, vanilla
+from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, audit_rows, vanilla
 from dem.experiments.gate import GateVerdict, error_verdict, gate_verdict
 from dem.experiments.presets import Preset, load_preset
 from dem.report.results import Comparison, ConditionResult, RunResults
@@ -324,6 +324,10 @@ class Experiment:
             "preset_file": self.preset.source,
             "relative_to": self.preset.data.relative_to,
         }
+        names_run = {c.name for c in comparisons}
+        audit = [row for row in audit_rows(self.preset) if row["removed"] in names_run]
+        if audit:
+            info["audit"] = audit
         if verdict is not None and verdict.comparison is not None:
             comparisons.append(verdict.comparison)
             conds += list(self.gate_results())
