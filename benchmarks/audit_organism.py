@@ -59,7 +59,16 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=0.02, help="the fixed flag budget")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="write every cell's figures here")
+    ap.add_argument("--from-json", default=None, help="print the tables of a saved --json run")
     args = ap.parse_args()
+    if args.from_json:
+        with open(args.from_json, encoding="utf-8") as fh:
+            saved = json.load(fh)
+        names = list(dict.fromkeys(c["detector"] for c in saved["cells"]))
+        print(table(saved["cells"], names, saved["budget"]))
+        print()
+        print(summary(saved["cells"], names))
+        return
 
     import torch
 
@@ -107,6 +116,8 @@ def main() -> None:
                         )
     print(table(cells, detectors, args.budget))
     print()
+    print(summary(cells, detectors))
+    print()
     print("| detector | samples/s (organism, 1 thread) |\n| --- | --- |")
     for name in detectors:
         print(f"| {name} | {statistics.median(speed[name]):,.0f} |")
@@ -116,26 +127,51 @@ def main() -> None:
             json.dump({"budget": args.budget, "n": args.n, "cells": cells}, fh, indent=1)
 
 
-def _agg(values: list[float]) -> str:
-    return f"{statistics.fmean(values):.3f} ({min(values):.2f}-{max(values):.2f})"
-
-
 def table(cells: list[dict], detectors: list[str], budget: float) -> str:
-    """Markdown: one row per (domain, variant, ratio), per detector AUROC / recall columns."""
+    """Markdown: one row per (domain, variant, ratio); per detector ``AUROC (lowest-highest
+    seed) / recall at the budget / recall at 2r``, means over the seeds."""
     groups: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
     for c in cells:
         groups[(c["domain"], c["variant"], c["ratio"])][c["detector"]].append(c)
-    header = ["domain", "variant", "r"]
-    for name in detectors:
-        header += [f"{name} AUROC", f"{name} recall@{budget:.0%}", f"{name} recall@2r"]
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    header = ["domain", "variant", "r", *detectors]
+    lines = [
+        f"AUROC (lowest-highest seed) / recall flagging {budget:.0%} / recall flagging 2r; "
+        "means over the seeds",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + " --- |" * len(header),
+    ]
     for (domain, variant, ratio), per in groups.items():
         row = [domain, variant, f"{ratio:.0%}"]
         for name in detectors:
             got = per.get(name, [])
-            for key in ("auroc", "recall_budget", "recall_2r"):
-                row.append(_agg([c[key] for c in got]) if got else "-")
+            if not got:
+                row.append("-")
+                continue
+            auc = [c["auroc"] for c in got]
+            rb = statistics.fmean(c["recall_budget"] for c in got)
+            r2 = statistics.fmean(c["recall_2r"] for c in got)
+            row.append(
+                f"{statistics.fmean(auc):.3f} ({min(auc):.2f}-{max(auc):.2f}) / {rb:.2f} / {r2:.2f}"
+            )
         lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def summary(cells: list[dict], detectors: list[str]) -> str:
+    """Per detector and variant: the cells (domain x ratio x seed) meeting AUROC >= 0.9 and
+    recall at 2r >= 0.8, and the lowest AUROC."""
+    lines = ["| detector | variant | cells with AUROC >= 0.9 and recall@2r >= 0.8 | lowest AUROC |",
+             "| --- | --- | --- | --- |"]  # fmt: skip
+    for name in detectors:
+        for variant in dict.fromkeys(c["variant"] for c in cells):
+            got = [c for c in cells if c["detector"] == name and c["variant"] == variant]
+            ok = sum(c["auroc"] >= 0.9 and c["recall_2r"] >= 0.8 for c in got)
+            low = min(got, key=lambda c: c["auroc"])
+            lines.append(
+                f"| {name} | {variant} | {ok} of {len(got)} | {low['auroc']:.3f} "
+                f"({low['domain']} {low['ratio']:.0%}) |"
+            )
     return "\n".join(lines)
 
 

@@ -93,6 +93,12 @@ class AuditConfig:
             check_int("persona_layer", self.persona_layer, minimum=0)
         if not 0.5 <= self.confidence < 1:
             raise ConfigError("confidence", f"expected a level in [0.5, 1), got {self.confidence}")
+        from dem.models.backends import BACKENDS
+
+        if self.judge_backend not in BACKENDS:
+            raise ConfigError(
+                "judge_backend", f"{self.judge_backend!r} is not one of {', '.join(BACKENDS)}"
+            )
         if self.judge_backend == "openai" and not self.judge_base_url:
             raise ConfigError("judge_base_url", "the openai judge backend needs a server URL")
 

@@ -41,10 +41,15 @@ def flag_count(budget: float, n: int) -> int:
     return min(n, max(1, misaligned_count(budget, n)))
 
 
+#: Significant digits a ranking reads: scores that agree to these are ties (file order), so a
+#: ranking does not turn on the last bits of a float sum (thread counts, BLAS builds).
+RANK_DIGITS = 7
+
+
 def rank(scores: Sequence[float | None]) -> list[int]:
     """Indices of the scored samples, highest score first, ties in index order."""
     scored = [i for i, s in enumerate(scores) if s is not None]
-    return sorted(scored, key=lambda i: (-float(scores[i]), i))  # type: ignore[arg-type]
+    return sorted(scored, key=lambda i: (-float(f"{scores[i]:.{RANK_DIGITS}g}"), i))
 
 
 def flag(

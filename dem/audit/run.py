@@ -174,7 +174,7 @@ class AuditResult:
             "samples": len(d.samples),
             "dataset_sha256": d.sha256,
             "misaligned": None if d.labels is None else sum(d.labels),
-            "truth": "manifest" if d.labels is not None else None,
+            "truth": "provenance" if d.labels is not None else None,
             "model": dict(self.model),
             "config": self.config.to_dict(),
             "detectors": {o.name: o.to_dict(self.config) for o in self.outcomes},

@@ -22,6 +22,7 @@ from dem.errors import ConfigError
         ({"n_resamples": 10}, "n_resamples: expected an integer >= 100"),
         ({"persona_layer": -1}, "persona_layer: expected an integer >= 0"),
         ({"judge_backend": "openai"}, "judge_base_url: the openai judge backend needs"),
+        ({"judge_backend": "tgi"}, "judge_backend: 'tgi' is not one of transformers, vllm"),
         ({"colour": "red"}, "colour: unknown audit setting; known: "),
     ],
 )
