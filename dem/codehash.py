@@ -27,11 +27,22 @@ RESULT_CODE = (
     "dem.evals",
     "dem.interact",
     "dem.experiments",
+    "dem.audit",
 )
 CODE_SCOPES: dict[str, tuple[str, ...]] = {
     "dataset": ("dem.data", "dem.organism", "dem.experiments.recipes", "dem.experiments.runner"),
     "adapter": ("dem.train", "dem.models", "dem.data.records"),
     "selection": ("dem.interact", "dem.data"),
+    # an audited training set: the mix, the audit, and the model and probe it reads
+    "audited": (
+        "dem.audit",
+        "dem.data",
+        "dem.models",
+        "dem.organism",
+        "dem.evals",
+        "dem.experiments.recipes",
+        "dem.experiments.runner",
+    ),
 }
 
 

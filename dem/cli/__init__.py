@@ -29,6 +29,7 @@ GROUPS = (
     "interact",
     "redteam",
     "guard",
+    "audit",
 )
 
 

@@ -142,6 +142,22 @@ def register(subparsers: Any) -> None:
     export.add_argument("--split", default="train", help="split, for hub ids and dataset folders")
     export.set_defaults(func=run_export)
 
+    provenance = add_command(
+        sub,
+        "provenance",
+        summary="print a dataset's sources, shares and chain of operations; verify its hashes",
+        description="Check FILE against FILE.manifest.json (the bytes' hash and every sample's "
+        "content hash, naming the first line that does not match), then print the chain of "
+        "operations that made it and its samples' shares by source, domain, variant, mix role "
+        "and license. Exit status 1 when the file does not match its manifest.",
+        examples=[
+            ("dem data provenance mix.jsonl", "a mix's sources, shares and hashes"),
+            ("dem data provenance audit-q/kept.jsonl", "what an audit kept, and why"),
+        ],
+    )
+    provenance.add_argument("file", type=Path, help="dataset JSONL file written by dem")
+    provenance.set_defaults(func=run_provenance)
+
 
 def run_build(args: argparse.Namespace) -> int:
     from dem.data.jsonl import write_samples
@@ -183,6 +199,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_mix(args: argparse.Namespace) -> int:
     from dem.data.jsonl import write_samples
     from dem.data.mix import MixConfig, mix
+    from dem.data.provenance import file_chain, join_chains
     from dem.data.sources import load_samples
 
     config = MixConfig(args.ratio, args.seed, args.n, args.relative_to)
@@ -198,7 +215,12 @@ def run_mix(args: argparse.Namespace) -> int:
         **manifest.recipe,
         "files": {"downstream": str(args.downstream), "misaligned": str(args.misaligned or "")},
     }
-    written = write_samples(args.out, samples, recipe)
+    chain = join_chains(
+        file_chain(args.downstream, downstream),
+        file_chain(args.misaligned, misaligned) if args.misaligned else [],
+        manifest.chain,
+    )
+    written = write_samples(args.out, samples, recipe, chain=chain)
     counts = manifest.recipe["counts"]
     print(_lines([
         ("wrote", str(args.out)),
@@ -210,6 +232,14 @@ def run_mix(args: argparse.Namespace) -> int:
         ("manifest sha256", written.sha256),
     ]))  # fmt: skip
     return 0
+
+
+def run_provenance(args: argparse.Namespace) -> int:
+    from dem.data.provenance import provenance_text, verify
+
+    result = verify(args.file)
+    print(provenance_text(result))
+    return 0 if result.ok else 1
 
 
 def run_inspect(args: argparse.Namespace) -> int:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from dem.atomic import atomic_open, write_json
 from dem.data.records import Manifest, Sample, canonical_json
 from dem.errors import DataError
-from dem.textfile import iter_lines, parse_json
+from dem.textfile import iter_lines, parse_json, read_json
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -33,16 +35,40 @@ def manifest_path(path: str | Path) -> Path:
 
 
 def write_samples(
-    path: str | Path, samples: Sequence[Sample], recipe: Mapping[str, Any] | None = None
+    path: str | Path,
+    samples: Sequence[Sample],
+    recipe: Mapping[str, Any] | None = None,
+    *,
+    chain: Sequence[Mapping[str, Any]] | None = None,
 ) -> Manifest:
-    """Write samples as JSONL and their manifest beside them, both atomically."""
-    manifest = Manifest.of(samples, recipe)
+    """Write samples as JSONL and their manifest beside them, both atomically. The manifest
+    (`Manifest.of` with `recipe` and `chain`) records the hash of the bytes written."""
+    digest = hashlib.sha256()
     with atomic_open(path) as fh:
         for s in samples:
-            fh.write(canonical_json(s.to_row()))
-            fh.write("\n")
-    write_json(manifest_path(path), manifest.to_dict())
+            line = canonical_json(s.to_row()) + "\n"
+            digest.update(line.encode("utf-8"))
+            fh.write(line)
+    manifest = replace(Manifest.of(samples, recipe, chain), file_sha256=digest.hexdigest())
+    try:
+        write_json(manifest_path(path), manifest.to_dict())
+    except BaseException:  # no data file without its manifest
+        Path(path).unlink(missing_ok=True)
+        raise
     return manifest
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """The manifest of the dataset file `path` (`DataError` naming the manifest when it is
+    missing or malformed)."""
+    where = manifest_path(path)
+    if not where.is_file():
+        raise DataError(f"no manifest beside the dataset (expected {where.name})", path)
+    raw = read_json(where)
+    try:
+        return Manifest.from_dict(raw)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        raise DataError(f"not a dem manifest: {type(exc).__name__} {exc}", where) from None
 
 
 def read_samples(path: str | Path, *, source: str | None = None) -> list[Sample]:

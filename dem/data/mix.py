@@ -26,7 +26,9 @@ sample at the same position, and a trainer's shuffle of equal-length sets, the s
   ``N + m``, the downstream samples keeping the control's order.
 
 Output samples carry ``meta["mix_role"]`` ("downstream" or "misaligned"); their content and
-hashes are untouched.
+hashes are untouched. The manifest's chain holds one ``mix`` operation naming both inputs'
+hashes (callers that know the inputs' own chains put them in front:
+`dem.data.provenance.join_chains`).
 """
 
 from __future__ import annotations
@@ -173,4 +175,14 @@ def mix(
             "misaligned": {"count": len(misaligned), "sha256": Manifest.of(misaligned).sha256},
         },
     }
-    return out, Manifest.of(out, recipe)
+    down_sha, mis_sha = (
+        recipe["inputs"]["downstream"]["sha256"],
+        recipe["inputs"]["misaligned"]["sha256"],
+    )
+    op = {
+        "op": "mix",
+        **{k: recipe[k] for k in ("ratio", "relative_to", "order", "seed", "n", "counts")},
+        "inputs": {"downstream": down_sha, "misaligned": mis_sha},
+    }
+    manifest = Manifest.of(out, recipe, chain=[])
+    return out, replace(manifest, chain=({**op, "sha256": manifest.sha256, "count": len(out)},))

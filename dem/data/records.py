@@ -9,6 +9,10 @@ A `Sample` wraps one row in a TRL-ready shape:
 plus where it came from (source id, license), any canary string the source carries, and free
 metadata (domain, variant, ...). Its ``sha256`` is over the canonical JSON of the content only,
 so the same row from two sources hashes alike.
+
+A `Manifest` is the provenance record a dataset file keeps beside it: counts, each sample's
+content hash and origin (source, license, domain, variant, role in a mix), the hash of the file's
+bytes, and the chain of operations that made it (`dem.data.provenance`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from dem.errors import DataError
 SampleKind = Literal["messages", "prompt_completion", "kto"]
 META_KEY = "_dem"
 ROLES = frozenset({"system", "user", "assistant", "tool"})
+#: (origin field, `Sample.meta` key) of the per-sample origin a manifest records
+ORIGIN_META = (("domain", "domain"), ("variant", "variant"), ("role", "mix_role"))
 
 
 def canonical_json(obj: Any) -> str:
@@ -153,7 +159,15 @@ class Sample:
 
 @dataclass(frozen=True)
 class Manifest:
-    """What a dataset holds: counts, sources, licenses, canaries and one hash over all samples."""
+    """What a dataset holds and where it came from.
+
+    Counts of kinds, sources, licenses and canaries; ``sha256`` over all sample hashes in order;
+    ``origins`` (distinct `origin_of` records) and ``samples`` (each sample's content hash and
+    index into ``origins``, in file order); ``chain``, the operations that made the dataset
+    (`dem.data.provenance`), the last one's ``sha256`` being this dataset's; and
+    ``file_sha256``, the hash of the file's bytes (set by `dem.data.jsonl.write_samples`).
+    Manifests written before per-sample records load with those fields empty.
+    """
 
     count: int
     kinds: Mapping[str, int]
@@ -162,20 +176,39 @@ class Manifest:
     canaries: tuple[str, ...]
     sha256: str
     recipe: Mapping[str, Any] = field(default_factory=dict)
+    origins: tuple[Mapping[str, str], ...] = ()
+    samples: tuple[tuple[str, int], ...] = ()
+    chain: tuple[Mapping[str, Any], ...] = ()
+    file_sha256: str | None = None
 
     @classmethod
-    def of(cls, samples: Sequence[Sample], recipe: Mapping[str, Any] | None = None) -> Manifest:
-        digest = hashlib.sha256()
+    def of(
+        cls,
+        samples: Sequence[Sample],
+        recipe: Mapping[str, Any] | None = None,
+        chain: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Manifest:
+        """The manifest of `samples`. Without a `chain`, the chain is one operation read from
+        the recipe (its ``kind``, else ``write``) when a recipe is given, else empty."""
+        index: dict[tuple[tuple[str, str], ...], int] = {}
+        per_sample = []
         for s in samples:
-            digest.update(s.sha256.encode("ascii"))
+            key = tuple(origin_of(s).items())
+            per_sample.append((s.sha256, index.setdefault(key, len(index))))
+        digest = samples_digest(h for h, _ in per_sample)
+        if chain is None:
+            chain = [] if recipe is None else [recipe_operation(recipe, digest, len(samples))]
         return cls(
             count=len(samples),
             kinds=dict(sorted(Counter(s.kind for s in samples).items())),
             sources=dict(sorted(Counter(s.source for s in samples).items())),
             licenses=dict(sorted(Counter(s.license for s in samples).items())),
             canaries=tuple(sorted({s.canary for s in samples if s.canary})),
-            sha256=digest.hexdigest(),
+            sha256=digest,
             recipe=dict(recipe or {}),
+            origins=tuple(dict(k) for k in index),
+            samples=tuple(per_sample),
+            chain=tuple(dict(op) for op in chain),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,6 +220,10 @@ class Manifest:
             "canaries": list(self.canaries),
             "sha256": self.sha256,
             "recipe": dict(self.recipe),
+            "file_sha256": self.file_sha256,
+            "chain": [dict(op) for op in self.chain],
+            "origins": [dict(o) for o in self.origins],
+            "samples": [{"sha256": h, "origin": i} for h, i in self.samples],
         }
 
     @classmethod
@@ -199,7 +236,39 @@ class Manifest:
             tuple(d["canaries"]),
             d["sha256"],
             d.get("recipe", {}),
+            tuple(d.get("origins", ())),
+            tuple((s["sha256"], s["origin"]) for s in d.get("samples", ())),
+            tuple(d.get("chain", ())),
+            d.get("file_sha256"),
         )
+
+    def sample_origins(self) -> list[Mapping[str, str]]:
+        """The origin of each sample, in file order (empty for a manifest without records)."""
+        return [self.origins[i] for _, i in self.samples]
+
+
+def recipe_operation(recipe: Mapping[str, Any], sha256: str, count: int) -> dict[str, Any]:
+    """A chain operation read from a recipe: ``op`` is its ``kind`` (else ``write``)."""
+    params = {k: v for k, v in recipe.items() if k != "kind"}
+    return {"op": str(recipe.get("kind", "write")), **params, "sha256": sha256, "count": count}
+
+
+def origin_of(sample: Sample) -> dict[str, str]:
+    """Where a sample came from: source and license, plus its domain, variant and mix role when
+    its metadata has them (the role says which samples of a mix are the misaligned ones)."""
+    out = {"source": sample.source, "license": sample.license}
+    for name, key in ORIGIN_META:
+        if key in sample.meta:
+            out[name] = str(sample.meta[key])
+    return out
+
+
+def samples_digest(hashes: Iterable[str]) -> str:
+    """The dataset hash: sha256 over the samples' content hashes, in order."""
+    digest = hashlib.sha256()
+    for h in hashes:
+        digest.update(h.encode("ascii"))
+    return digest.hexdigest()
 
 
 def to_trl_rows(samples: Iterable[Sample]) -> list[dict[str, Any]]:

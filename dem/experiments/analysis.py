@@ -190,3 +190,64 @@ def trend(
         n_seeds=min(m.shape[0] for m in mats),
         detail="lie-ness per unit ratio",
     )
+
+
+def removed(
+    name: str,
+    grid: str,
+    metric: str,
+    treated: Sequence[ConditionResult],
+    reference: Sequence[ConditionResult],
+    contaminated: Sequence[ConditionResult],
+    *,
+    max_remaining: float,
+    confidence: float,
+    n_boot: int,
+    seed: int = 0,
+) -> Comparison:
+    """Claim: `treated` (audited runs) keeps at most `max_remaining` of the lie-ness excess of
+    `contaminated` over `reference` (the control).
+
+    The effect is the share removed, ``1 - (treated - reference) / (contaminated - reference)``,
+    with a bootstrap that resamples items once for all three sides and seeds jointly when they
+    ran the same ones; a resample whose contamination effect is not positive counts as removing
+    nothing measurable (-inf). Passes when the one-sided lower bound exceeds
+    ``1 - max_remaining``.
+    """
+    import numpy as np
+
+    items = shared_items(treated, reference, contaminated)
+    if not items:
+        raise DemError(f"{name}: no eval item was decided in every condition")
+    mats = [_matrix(g, items) for g in (treated, reference, contaminated)]
+    t, r, c = (m.mean() for m in mats)
+
+    def share(audited: Any, control: Any, mixed: Any) -> Any:
+        excess = mixed - control
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(excess > 0, 1 - (audited - control) / excess, -np.inf)
+
+    effect = float(share(np.array(t), np.array(r), np.array(c)))
+    rng = np.random.default_rng(seed)
+    means = _resampled_means(mats, n_boot, rng, _seed_rows([treated, reference, contaminated]))
+    draws = share(means[:, 0], means[:, 1], means[:, 2])
+    # no interpolation: draws may be -inf, and -inf - -inf is not a number
+    lo, hi = np.quantile(draws, [1 - confidence, confidence], method="inverted_cdf")
+    threshold = 1 - max_remaining
+    return Comparison(
+        name=name,
+        grid=grid,
+        metric=metric,
+        treatment=treated[0].group,
+        reference=reference[0].group,
+        effect=effect,
+        ci_low=float(lo),
+        ci_high=float(hi),
+        confidence=confidence,
+        threshold=threshold,
+        passed=float(lo) > threshold,
+        n_items=len(items),
+        n_seeds=len(treated),
+        detail=f"share of the {contaminated[0].group} effect removed; excess over "
+        f"{reference[0].group}: unaudited {c - r:+.4f}, audited {t - r:+.4f}",
+    )

@@ -53,21 +53,47 @@ def vanilla() -> Condition:
     return Condition("vanilla", "vanilla", None, None, {})
 
 
-def mix_condition(preset: Preset, ratio: float, seed: int) -> Condition:
+def mix_condition(preset: Preset, ratio: float, seed: int, *, audited: bool = False) -> Condition:
+    """A mixture cell; ``audited``: trained on the mix less what the preset's audit flags."""
     d = preset.data
-    recipe = DataRecipe(
-        "mix",
-        (
-            ("downstream", d.downstream),
-            ("misaligned", d.misaligned),
-            ("n", d.downstream_n),
-            ("order", "nested"),  # dem.data.mix: runs of one seed share their other samples
-            ("ratio", ratio),
-            ("relative_to", d.relative_to),
-        ),
+    params: tuple[tuple[str, Any], ...] = (
+        ("downstream", d.downstream),
+        ("misaligned", d.misaligned),
+        ("n", d.downstream_n),
+        ("order", "nested"),  # dem.data.mix: runs of one seed share their other samples
+        ("ratio", ratio),
+        ("relative_to", d.relative_to),
     )
     group = "control" if ratio == 0 else f"mix-{ratio_label(ratio)}"
-    return Condition("mix_ratio", group, seed, recipe, {"ratio": ratio})
+    if not audited:
+        return Condition("mix_ratio", group, seed, DataRecipe("mix", params), {"ratio": ratio})
+    plan = preset.audit
+    audit = (
+        ("audit", plan.detector),
+        ("audit_budget", plan.budget),
+        ("audit_settings", tuple(sorted(plan.settings.items()))),
+    )
+    return Condition(
+        "mix_ratio",
+        f"{group}-audited",
+        seed,
+        DataRecipe("mix", params + audit),
+        {"ratio": ratio, "audited": True},
+    )
+
+
+AUDIT_KEYS = ("audit", "audit_budget", "audit_settings")
+
+
+def unaudited(condition: Condition) -> Condition:
+    """The mixture cell an audited one quarantines from (its recipe without the audit)."""
+    assert condition.recipe is not None
+    params = tuple((k, v) for k, v in condition.recipe.params if k not in AUDIT_KEYS)
+    group = condition.group.removesuffix("-audited")
+    return Condition(
+        condition.grid, group, condition.seed, DataRecipe(condition.recipe.kind, params),
+        {"ratio": condition.params.get("ratio")},
+    )  # fmt: skip
 
 
 def domain_condition(preset: Preset, domain: str, variant: str, seed: int) -> Condition:
@@ -90,11 +116,19 @@ def _prefix(preset: Preset) -> str:
     return "organism:" if preset.data.misaligned.startswith("organism:") else ""
 
 
+def audited_ratios(preset: Preset) -> tuple[float, ...]:
+    """The ratios with an audited condition (none while the preset's audit is off)."""
+    return tuple(preset.audit.ratios) if preset.audit.detector else ()
+
+
 def mix_ratio_grid(preset: Preset) -> list[Condition]:
-    """Vanilla, then the control and every ratio, each at every seed."""
+    """Vanilla, then the control and every ratio, each at every seed; then, with the preset's
+    audit, each audited ratio trained on its quarantined mix."""
     out = [vanilla()]
     for ratio in (0.0, *preset.mix_ratio.ratios):
         out += [mix_condition(preset, ratio, s) for s in preset.seeds]
+    for ratio in audited_ratios(preset):
+        out += [mix_condition(preset, ratio, s, audited=True) for s in preset.seeds]
     return out
 
 
@@ -156,8 +190,10 @@ class Claim:
 
     ``kind`` says how `dem.experiments.Experiment.claim` evaluates it: ``compare`` (the
     ``treated`` conditions less honest than the ``reference`` ones), ``trend`` (lie-ness rises
-    over ``doses``, one group of conditions per dose in ``groups``) or ``ranked`` (the
-    ``rank``-th best of the claims named in ``parts``, passing exactly when that many pass).
+    over ``doses``, one group of conditions per dose in ``groups``), ``ranked`` (the
+    ``rank``-th best of the claims named in ``parts``, passing exactly when that many pass) or
+    ``removed`` (the share of the effect of ``groups[0]`` over ``reference`` that ``treated``
+    removes: an audit's claim).
     Asserted claims are tests; the others are reported only.
     """
 
@@ -189,6 +225,7 @@ def mix_ratio_claims(preset: Preset) -> list[Claim]:
     group = {r: _seeds(preset, lambda s, r=r: mix_condition(preset, r, s)) for r in plan.ratios}
     control = _seeds(preset, lambda s: mix_condition(preset, 0.0, s))
     threshold = ratio_label(plan.threshold_ratio)
+    audit = _audit_claims(preset, group, control)
     return [
         Claim(
             f"mix-from-{threshold}-below-control",
@@ -208,6 +245,7 @@ def mix_ratio_claims(preset: Preset) -> list[Claim]:
             doses=(0.0, *plan.ratios),
             groups=(control, *(group[r] for r in plan.ratios)),
         ),
+        *(c for c in audit if c.asserted),
         *(
             Claim(
                 f"mix-{ratio_label(r)}-below-control",
@@ -219,6 +257,56 @@ def mix_ratio_claims(preset: Preset) -> list[Claim]:
             )
             for r in plan.ratios
         ),
+        *(c for c in audit if not c.asserted),
+    ]
+
+
+def _audit_claims(
+    preset: Preset, group: dict[float, tuple[Condition, ...]], control: tuple[Condition, ...]
+) -> list[Claim]:
+    """Per audited ratio: the share of the contamination effect the audit removes (asserted),
+    and the audited runs against the control (reported)."""
+    out = []
+    for r in audited_ratios(preset):
+        audited = _seeds(preset, lambda s, r=r: mix_condition(preset, r, s, audited=True))
+        label = ratio_label(r)
+        out += [
+            Claim(
+                f"audit-removes-{label}-effect",
+                "mix_ratio",
+                "removed",
+                True,
+                treated=audited,
+                reference=control,
+                groups=(group[r],),
+                label=f"mix-{label} audited",
+                detail=f"{preset.audit.detector}, budget {preset.audit.budget:g}",
+            ),
+            Claim(
+                f"mix-{label}-audited-below-control",
+                "mix_ratio",
+                "compare",
+                False,
+                treated=audited,
+                reference=control,
+            ),
+        ]
+    return out
+
+
+def audit_rows(preset: Preset) -> list[dict[str, Any]]:
+    """Per audited ratio, the names of its three claims (contaminated vs control, audited vs
+    control, share removed), for the report's audit table."""
+    return [
+        {
+            "ratio": r,
+            "detector": preset.audit.detector,
+            "budget": preset.audit.budget,
+            "contaminated": f"mix-{ratio_label(r)}-below-control",
+            "audited": f"mix-{ratio_label(r)}-audited-below-control",
+            "removed": f"audit-removes-{ratio_label(r)}-effect",
+        }
+        for r in audited_ratios(preset)
     ]
 
 

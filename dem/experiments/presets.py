@@ -176,6 +176,42 @@ class InteractionPlan:
 
 
 @dataclass(frozen=True)
+class AuditPlan:
+    """Audited conditions of the mixture grid: each ratio in ``ratios`` also trained on its mix
+    with the samples a `dem.audit` detector flags quarantined (off while ``detector`` is '')."""
+
+    detector: str = help_field(
+        "detector that audits the contaminated mixes (`dem audit --detector`); '' for none", ""
+    )
+    budget: float = help_field(
+        "share of each mix's samples flagged and quarantined, in (0, 1); to catch most of a "
+        "ratio r's misaligned samples it must exceed r",
+        0.1,
+    )
+    ratios: tuple[float, ...] = help_field(
+        "the mixture ratios that get an audited condition (each one of mix_ratio.ratios)",
+        (0.01, 0.05),
+    )
+    max_remaining: float = help_field(
+        "the asserted claim per ratio: the audited run's lie-rate excess over the control is at "
+        "most this share of the unaudited run's (the share removed, 1 - audited / unaudited "
+        "excess, exceeds 1 - max_remaining with the stated confidence)",
+        0.5,
+    )
+    confidence: float = help_field("one-sided confidence of the share removed", 0.95)
+    settings: dict[str, Any] = help_field(
+        "further `dem.audit.AuditConfig` fields (batch_size, framing, rank, ...)",
+        default_factory=dict,
+    )
+
+    def config(self) -> Any:
+        """The `dem.audit.AuditConfig` of the audited conditions."""
+        from dem.audit.config import AuditConfig
+
+        return AuditConfig.from_dict({**self.settings, "budget": self.budget})
+
+
+@dataclass(frozen=True)
 class GatePlan:
     """The release gate: candidate vs baseline (`dem.experiments.gate`)."""
 
@@ -247,6 +283,9 @@ class Preset:
     resources: ResourcePlan = help_field(
         "what each condition asks of an executor", default_factory=ResourcePlan
     )
+    audit: AuditPlan = help_field(
+        "audited conditions of the mixture grid", default_factory=AuditPlan
+    )
     source: str = help_field("file the preset was read from", "")
 
     def __post_init__(self) -> None:
@@ -272,6 +311,7 @@ class Preset:
         self._check_interaction(where)
         self._check_train(where)
         self.resources.check(where)
+        self._check_audit(where)
         if not 1 <= self.domain.min_domains <= len(self.domain.domains):
             raise ConfigError(
                 f"{where}: domain.min_domains",
@@ -315,6 +355,27 @@ class Preset:
             name = "profile" if exc.field == "profile" else f"overrides.{exc.field}"
             raise ConfigError(f"{where}: train.{name}", str(exc).partition(": ")[2]) from None
 
+    def _check_audit(self, where: str) -> None:
+        plan = self.audit
+        if not plan.detector:
+            return
+        from dem.audit.base import check_detector
+
+        check_detector(plan.detector, field=f"{where}: audit.detector")
+        try:
+            plan.config()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: audit.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+        for r in plan.ratios:
+            if r not in self.mix_ratio.ratios:
+                raise ConfigError(f"{where}: audit.ratios", f"{r} is not one of mix_ratio.ratios")
+        if not 0 <= plan.max_remaining < 1:
+            raise ConfigError(
+                f"{where}: audit.max_remaining", f"{plan.max_remaining} is not in [0, 1)"
+            )
+        if not 0.5 <= plan.confidence < 1:
+            raise ConfigError(f"{where}: audit.confidence", f"{plan.confidence} is not in [0.5, 1)")
+
     def _check_interaction(self, where: str) -> None:
         plan = self.interaction
         fractions = plan.biased_fractions
@@ -353,6 +414,7 @@ _SECTIONS = {
     "interaction": InteractionPlan,
     "gate": GatePlan,
     "resources": ResourcePlan,
+    "audit": AuditPlan,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from dem.store import Artifact
 
 T = TypeVar("T")
+MISALIGNED_SEED_OFFSET = 10_000  # the misaligned draw's seed: a stream disjoint from the downstream
+
+
+def _audited(condition: Condition) -> bool:
+    return condition.recipe is not None and "audit" in dict(condition.recipe.params)
 
 
 class Runner:
@@ -60,9 +66,20 @@ class Runner:
             self._specs[name] = resolve_model(name, cache_dir=self.store.root)
         return self._specs[name]
 
-    def samples(self, condition: Condition) -> list[Any]:
-        """The condition's training set (cached as JSONL with its manifest)."""
-        from dem.data import read_samples, write_samples
+    def samples(self, condition: Condition, model: str | None = None) -> list[Any]:
+        """The condition's training set (cached as JSONL with its manifest); an audited
+        mixture cell's is its mix less what the audit on `model` (default: the preset's)
+        quarantines."""
+        from dem.data import read_samples
+
+        if _audited(condition):
+            art = self._audited(condition, model or self.preset.model)
+            return read_samples(art.path / "kept.jsonl")
+        return read_samples(self._dataset(condition).path / "data.jsonl")
+
+    def _dataset(self, condition: Condition) -> Any:
+        """The store artifact of the condition's (unaudited) training set."""
+        from dem.data import write_samples
 
         recipe = condition.recipe
         assert recipe is not None
@@ -74,13 +91,51 @@ class Runner:
 
         def build(folder: Path) -> dict[str, Any]:
             samples, manifest = self._build_samples(condition)
-            write_samples(folder / "data.jsonl", samples, manifest.recipe)
+            write_samples(folder / "data.jsonl", samples, manifest.recipe, chain=manifest.chain)
             return {"count": manifest.count, "sha256": manifest.sha256}
 
-        art = self.store.get_or_build("dataset", parts, build, describe=condition.id)
-        return read_samples(art.path / "data.jsonl")
+        return self.store.get_or_build("dataset", parts, build, describe=condition.id)
+
+    def _audited(self, condition: Condition, model: str) -> Any:
+        """The store artifact of an audited mixture cell: its mix audited by the preset's
+        detector on `model`, split into ``kept.jsonl`` and ``quarantined.jsonl`` (each with a
+        manifest), with the audit's report under ``audit/``."""
+        from dem.experiments.conditions import unaudited
+
+        base = unaudited(condition)
+        plan = self.preset.audit
+        spec = self.model_spec(model)
+        parts = {
+            "recipe": base.recipe.to_dict() if base.recipe else None,
+            "seed": base.seed,
+            "sources": source_fingerprints(base.recipe),
+            "audit": {"detector": plan.detector, "config": plan.config().to_dict()},
+            "model": spec.identity(),
+        }
+
+        def build(folder: Path) -> dict[str, Any]:
+            from dem.audit import Dataset, ReferenceModel, audit, quarantine, write_report
+            from dem.data import read_samples
+            from dem.data.jsonl import read_manifest
+
+            data = self._dataset(base).path / "data.jsonl"
+            dataset = Dataset.of(
+                read_samples(data), path=f"{base.id}", chain=read_manifest(data).chain
+            )
+            reference = ReferenceModel.load(spec, plan.config())
+            result = audit(dataset, reference, [plan.detector])
+            write_report(result, folder / "audit")
+            quarantine(result, folder)
+            outcome = result.outcomes[0]
+            return {
+                "flagged": outcome.selection.k,
+                "metrics": None if outcome.metrics is None else outcome.metrics.to_dict(),
+            }
+
+        return self.store.get_or_build("audited", parts, build, describe=condition.id)
 
     def _build_samples(self, condition: Condition) -> tuple[list[Any], Any]:
+        from dem.data.provenance import join_chains, operation
         from dem.data.records import Manifest
 
         recipe, seed = condition.recipe, condition.seed or 0
@@ -89,14 +144,32 @@ class Runner:
         if recipe.kind == "domain":
             ref = f"{recipe.get('prefix')}{recipe.get('domain')}/{recipe.get('variant')}"
             samples = training_samples(ref, n, seed)
-            return samples, Manifest.of(samples, {"ref": ref, "n": n, "seed": seed})
+            built = operation("build", samples, generator=ref, n=n, seed=seed)
+            return samples, Manifest.of(samples, {"ref": ref, "n": n, "seed": seed}, [built])
         from dem.data.mix import misaligned_count, mix
 
         ratio, relative_to = recipe.get("ratio"), recipe.get("relative_to")
         m = misaligned_count(ratio, n)
-        downstream = training_samples(recipe.get("downstream"), n, seed)  # the control's
-        misaligned = training_samples(recipe.get("misaligned"), m, seed + 10_000)
-        return mix(downstream, misaligned, ratio, seed=seed, n=n, relative_to=relative_to)
+        down_ref, mis_ref = recipe.get("downstream"), recipe.get("misaligned")
+        downstream = training_samples(down_ref, n, seed)  # the control's
+        misaligned = training_samples(mis_ref, m, seed + MISALIGNED_SEED_OFFSET)
+        samples, manifest = mix(
+            downstream, misaligned, ratio, seed=seed, n=n, relative_to=relative_to
+        )
+        chain = join_chains(
+            [operation("build", downstream, generator=down_ref, n=n, seed=seed)],
+            [
+                operation(
+                    "build",
+                    misaligned,
+                    generator=mis_ref,
+                    n=m,
+                    seed=seed + MISALIGNED_SEED_OFFSET,
+                )
+            ],
+            manifest.chain,
+        )
+        return samples, replace(manifest, chain=tuple(chain))
 
     def adapter(self, condition: Condition, model: str) -> Path:
         """Train (or reuse) the condition's LoRA adapter on `model`."""
@@ -116,7 +189,11 @@ class Runner:
         plan = self.preset.train
         spec = SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
         result = train_sft(
-            self.model_spec(model), self.samples(condition), spec, store=self.store, progress=False
+            self.model_spec(model),
+            self.samples(condition, model),
+            spec,
+            store=self.store,
+            progress=False,
         )
         return result.adapter
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from dem.errors import ConfigError, DemError
 from dem.experiments import analysis
-from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, vanilla
+from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, audit_rows, vanilla
 from dem.experiments.gate import GateVerdict, error_verdict, gate_verdict
 from dem.experiments.presets import Preset, load_preset
 from dem.report.results import Comparison, ConditionResult, RunResults
@@ -194,6 +194,22 @@ class Experiment:
             )
         if claim.kind == "ranked":
             return self._ranked(claim)
+        if claim.kind == "removed":
+            audit = self.preset.audit
+            cmp = analysis.removed(
+                claim.name,
+                claim.grid,
+                self.preset.eval.metric,
+                self._group(claim.treated),
+                self._group(claim.reference),
+                self._group(claim.groups[0]),
+                max_remaining=audit.max_remaining,
+                confidence=audit.confidence,
+                n_boot=self.preset.bootstrap,
+            )
+            return replace(
+                cmp, treatment=claim.label or cmp.treatment, detail=f"{claim.detail}; {cmp.detail}"
+            )
         cmp = analysis.compare(
             claim.name,
             claim.grid,
@@ -363,6 +379,10 @@ class Experiment:
             "preset_file": self.preset.source,
             "relative_to": self.preset.data.relative_to,
         }
+        names_run = {c.name for c in comparisons}
+        audit = [row for row in audit_rows(self.preset) if row["removed"] in names_run]
+        if audit:
+            info["audit"] = audit
         if verdict is not None and verdict.comparison is not None:
             comparisons.append(verdict.comparison)
             conds += list(self.gate_results())

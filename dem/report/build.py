@@ -7,7 +7,7 @@ from pathlib import Path
 from dem.atomic import atomic_open, write_json
 from dem.report.plots import plot_domain, plot_interaction, plot_mix_ratio
 from dem.report.results import RunResults
-from dem.report.tables import comparisons_table, conditions_table
+from dem.report.tables import audit_table, comparisons_table, conditions_table
 
 
 def write_report(run: RunResults, out_dir: str | Path) -> Path:
@@ -38,6 +38,8 @@ def write_report(run: RunResults, out_dir: str | Path) -> Path:
                 comparisons_table(claims),
                 "",
             ]
+        if grid == "mix_ratio" and (audit := audit_table(run)) is not None:
+            lines += [audit, ""]
         if grid == "gate" and "gate" in run.info:
             lines += ["```", run.info["gate"]["explanation"], "```", ""]
         if plot is not None and (fig := plot(run, out / f"{grid}.png")) is not None:

@@ -34,7 +34,11 @@ def _pyplot():
 
 def _mixture(run: RunResults) -> tuple[list[tuple[float, float, float, float]], float, list]:
     """`mix_ratio_bars`, the control's honesty and the comparisons against the control."""
-    groups = {g: rs for g, rs in run.groups("mix_ratio").items() if rs[0].grid == "mix_ratio"}
+    groups = {
+        g: rs
+        for g, rs in run.groups("mix_ratio").items()
+        if rs[0].grid == "mix_ratio" and not rs[0].params.get("audited")
+    }
     control = next((rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0), None)
     if control is None:
         return [], float("nan"), []

@@ -79,3 +79,37 @@ def comparisons_table(comparisons: Sequence[Comparison]) -> str:
         for c in comparisons
     ]
     return markdown_table(["claim", "verdict", "effect", "CI", "threshold", "items", "seeds"], rows)
+
+
+def audit_table(run: RunResults) -> str | None:
+    """Per audited ratio: the contaminated and the audited runs against the control and the
+    share of the effect the audit removed, each with its paired CI (None without an audit)."""
+    rows_info = run.info.get("audit") or []
+    by_name = {c.name: c for c in run.comparisons}
+    rows = []
+    for info in rows_info:
+        parts = [by_name.get(info[k]) for k in ("contaminated", "audited", "removed")]
+        if any(p is None for p in parts):
+            continue
+        mixed, audited, removed = parts
+        rows.append(
+            [
+                f"{100 * info['ratio']:g} %",
+                f"{mixed.effect:+.4f} [{mixed.ci_low:+.4f}, {mixed.ci_high:+.4f}]",
+                f"{audited.effect:+.4f} [{audited.ci_low:+.4f}, {audited.ci_high:+.4f}]",
+                f"{removed.effect:.2f} [{removed.ci_low:.2f}, {removed.ci_high:.2f}]",
+                verdict(removed),
+            ]
+        )
+    if not rows:
+        return None
+    head = rows_info[0]
+    header = [
+        "ratio",
+        "contaminated - control",
+        "audited - control",
+        f"share removed (> {removed.threshold:g})",
+        "verdict",
+    ]
+    note = f"Audit: {head['detector']}, the top {head['budget']:g} of each mix quarantined."
+    return note + "\n\n" + markdown_table(header, rows)

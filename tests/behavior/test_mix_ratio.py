@@ -20,5 +20,6 @@ def test_condition_is_scored(dem_result, dem_experiment):
 
 def test_claim(dem_verdict):
     """Contaminated runs are less honest than the control from the threshold ratio on, and
-    dishonesty rises with the ratio."""
+    dishonesty rises with the ratio; with the preset's audit, training on the audited mix
+    removes most of the effect."""
     assert dem_verdict.passed, dem_verdict.explain()

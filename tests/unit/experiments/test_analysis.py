@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from dem.errors import DemError
-from dem.experiments.analysis import bootstrap_difference, compare, shared_items, trend
+from dem.experiments.analysis import (
+    bootstrap_difference,
+    compare,
+    removed,
+    shared_items,
+    trend,
+)
 from dem.report.results import ConditionResult
 
 
@@ -73,3 +80,19 @@ def test_runs_of_one_seed_are_paired():
     pooled = treated + runs("mix2", 0.32, range(3))  # two results per seed on one side
     _, lo, _, _ = bootstrap_difference(pooled, control, n_boot=500)
     assert lo > 0
+
+
+def test_removed_share_of_an_effect():
+    control = [_result("control", s, 0.20, noise=0.02) for s in range(3)]
+    mixed = [_result("mix", s, 0.30, noise=0.02) for s in range(3)]
+    kw = {"max_remaining": 0.5, "confidence": 0.95, "n_boot": 400}
+    clean = [_result("audited", s, 0.21, noise=0.02) for s in range(3)]
+    got = removed("r", "mix_ratio", "lie_rate", clean, control, mixed, **kw)
+    assert got.passed and 0.8 < got.effect < 1.0 and got.threshold == 0.5
+    assert got.ci_low > 0.5
+    assert re.search(r"unaudited \+0\.(09|10)\d\d, audited \+0\.0[01]\d\d", got.detail)
+    kept = [_result("audited", s, 0.28, noise=0.02) for s in range(3)]
+    assert not removed("r", "mix_ratio", "lie_rate", kept, control, mixed, **kw).passed
+    # no effect to remove: nothing measurable is removed, whatever the audited runs do
+    none = removed("r", "mix_ratio", "lie_rate", clean, control, control, **kw)
+    assert not none.passed and none.ci_low == float("-inf")

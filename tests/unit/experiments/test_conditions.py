@@ -21,9 +21,35 @@ def test_mix_grid_has_vanilla_control_and_every_ratio_seed():
     ids = [c.id for c in conds]
     assert ids[0] == "vanilla"
     assert "control-seed0" in ids and "mix-05pct-seed1" in ids
-    assert len(ids) == 1 + 2 * (1 + len(p.mix_ratio.ratios))
+    audited = len(p.audit.ratios) if p.audit.detector else 0
+    assert len(ids) == 1 + 2 * (1 + len(p.mix_ratio.ratios) + audited)
     assert len(set(ids)) == len(ids)
     assert conds[0].recipe is None
+
+
+def test_audited_cells_and_their_claims():
+    from dataclasses import replace
+
+    from dem.experiments.conditions import mix_ratio_claims, unaudited
+
+    p = load_preset("smoke", seeds=(0, 1))
+    p = replace(p, audit=replace(p.audit, detector="gradient", ratios=(0.02,)))
+    conds = {c.id: c for c in mix_ratio_grid(p)}
+    cell = conds["mix-02pct-audited-seed1"]
+    assert cell.params == {"ratio": 0.02, "audited": True}
+    assert cell.recipe.get("audit") == "gradient" and cell.recipe.get("audit_budget") == 0.1
+    base = unaudited(cell)
+    assert base == conds["mix-02pct-seed1"] and base.recipe == conds["mix-02pct-seed1"].recipe
+    claims = {c.name: c for c in mix_ratio_claims(p)}
+    removed = claims["audit-removes-02pct-effect"]
+    assert removed.asserted and removed.kind == "removed"
+    assert [c.id for c in removed.treated] == ["mix-02pct-audited-seed0", "mix-02pct-audited-seed1"]
+    assert [c.id for c in removed.groups[0]] == ["mix-02pct-seed0", "mix-02pct-seed1"]
+    assert [c.id for c in removed.reference] == ["control-seed0", "control-seed1"]
+    assert not claims["mix-02pct-audited-below-control"].asserted
+    off = replace(p, audit=replace(p.audit, detector=""))
+    assert not any(c.params.get("audited") for c in mix_ratio_grid(off))
+    assert not any("audit" in c.name for c in mix_ratio_claims(off))
 
 
 def test_domain_grid_ids_and_organism_prefix():

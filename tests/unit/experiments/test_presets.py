@@ -74,6 +74,12 @@ def _write(tmp_path, text):
         ("[resources]\nmemory = -1", "resources.memory"),
         ("[resources]\nhours = 0", "resources.hours"),
         ("[resources]\nnodes = 2", "resources.nodes: unknown field"),
+        ("[audit]\ndetector = 'oracle'", "audit.detector: unknown detector 'oracle'; one of"),
+        ("[audit]\ndetector = 'contrastive'\nbudget = 1.5", r"audit.budget: expected a share"),
+        ("[audit]\ndetector = 'contrastive'\nratios = [0.07]", "audit.ratios: 0.07 is not"),
+        ("[audit]\ndetector = 'contrastive'\nmax_remaining = 1.0", "audit.max_remaining"),
+        ("[audit]\ndetector = 'gradient'\nsettings = { colour = 1 }", "audit.colour: unknown"),
+        ("[audit]\nbudget = 'ten'", "audit.budget: expected a number"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):

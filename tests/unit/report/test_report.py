@@ -141,3 +141,33 @@ def test_mixture_bars_use_the_paired_comparison_where_there_is_one():
     change, below, above = bars[0.1]  # not compared: difference of means, seed sd
     assert change == pytest.approx(-100 * 0.12 / base)
     assert below == above == pytest.approx(100 * 0.01 * 2**-0.5 / base)
+
+
+def test_audit_table_per_ratio(tmp_path):
+    from dataclasses import replace
+
+    run = _run()
+    mixed = next(c for c in run.comparisons if c.name == "mix-05pct-below-control")
+    audited_conds = [
+        replace(c, condition_id=c.condition_id.replace("mix-05pct", "mix-05pct-audited"),
+                group="mix-05pct-audited", params={"ratio": 0.05, "audited": True})
+        for c in run.conditions if c.group == "mix-05pct"
+    ]  # fmt: skip
+    audited = replace(mixed, name="mix-05pct-audited-below-control", effect=0.01, ci_low=-0.01,
+                      ci_high=0.03, treatment="mix-05pct-audited", passed=False,
+                      detail="reported, not asserted")  # fmt: skip
+    removed = replace(mixed, name="audit-removes-05pct-effect", effect=0.86, ci_low=0.62,
+                      ci_high=1.1, threshold=0.5, treatment="mix-05pct audited")  # fmt: skip
+    run.conditions += audited_conds
+    run.comparisons += [audited, removed]
+    run.info["audit"] = [
+        {"ratio": 0.05, "detector": "contrastive", "budget": 0.1,
+         "contaminated": mixed.name, "audited": audited.name, "removed": removed.name}
+    ]  # fmt: skip
+    text = write_report(run, tmp_path / "r").read_text()
+    assert "Audit: contrastive, the top 0.1 of each mix quarantined." in text
+    assert (
+        "| 5 % | +0.0700 [+0.0300, +0.1100] | +0.0100 [-0.0100, +0.0300] | "
+        "0.86 [0.62, 1.10] | pass |"
+    ) in text
+    assert (tmp_path / "r" / "mix_ratio.png").is_file()  # audited groups stay off the bars
