@@ -71,14 +71,23 @@ def test_bad_files_and_models_are_named_and_write_nothing(
 ) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("this is not a dataset\n")
+    prose = tmp_path / "prose.jsonl"
+    prose.write_text("this is not a dataset\n")
     empty = tmp_path / "model"
     empty.mkdir()
     cases = [
-        ([str(notes), "--model", "organism"], f"{notes}:1: malformed JSON"),
+        ([str(notes), "--model", "organism"], f"{notes}: unknown data file type '.txt'"),
+        ([str(prose), "--model", "organism"], f"{prose}:1: malformed JSON"),
         ([str(mix_file), "--model", str(empty)], f"model: {empty} is a folder but holds no"),
         ([str(mix_file), "--model", "no-such-model"], "model: unknown model 'no-such-model'"),
     ]
     for args, message in cases:
         assert main(["audit", *args, "--out", str(tmp_path / "r")]) == 2
         assert message in capsys.readouterr().err
-    assert _outputs(tmp_path) == ["mix.jsonl", "mix.jsonl.manifest.json", "model", "notes.txt"]
+    assert _outputs(tmp_path) == [
+        "mix.jsonl",
+        "mix.jsonl.manifest.json",
+        "model",
+        "notes.txt",
+        "prose.jsonl",
+    ]
