@@ -24,6 +24,9 @@ from dem.interact.users import SCRIPTED_SCORES
 from dem.validation import check_fields
 
 STANCE_JUDGES = ("lexical", "llm:<model>", "choice:<model>")
+# Round i of a loop samples with seed + ROUND_SEED_STRIDE * i: a prime stride keeps the rounds'
+# sampling streams apart from the next seeds of the same grid.
+ROUND_SEED_STRIDE = 7919
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,7 @@ def rollouts(
         gen = GenerationConfig(
             max_new_tokens=spec.max_new_tokens,
             temperature=spec.temperature,
-            seed=spec.seed + 7919 * iteration,
+            seed=spec.seed + ROUND_SEED_STRIDE * iteration,
         )
         found = collect(
             backend, profiles, users, judge, rounds=spec.rounds, generation=gen, progress=progress

@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Self
 from dem.errors import ConfigError
 from dem.train.lm_head import LM_HEADS
 from dem.train.settings import LORA_ARGS, TRAINER_ARGS, check_args, route
+from dem.validation import check_int
 
 PAPER_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -160,7 +161,7 @@ class TrainSpec:
             )
         if isinstance(self.target_modules, list):
             object.__setattr__(self, "target_modules", tuple(self.target_modules))
-        _int(self, "lora_r", minimum=1)
+        check_int("lora_r", self.lora_r, 1)
         _positive(self, "lora_alpha")
         _float(self, "lora_dropout")
         if not 0.0 <= self.lora_dropout < 1.0:
@@ -177,24 +178,24 @@ class TrainSpec:
             raise ConfigError(
                 "lr_scheduler_type", f"{self.lr_scheduler_type!r} not in {_SCHEDULERS}"
             )
-        _int(self, "warmup_steps", minimum=0)
+        check_int("warmup_steps", self.warmup_steps, 0)
         _positive(self, "num_train_epochs")
         if self.max_steps is not None:
-            _int(self, "max_steps", minimum=1)
-        _int(self, "batch_size", minimum=1)
-        _int(self, "gradient_accumulation_steps", minimum=1)
-        _int(self, "max_length", minimum=8)
+            check_int("max_steps", self.max_steps, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("gradient_accumulation_steps", self.gradient_accumulation_steps, 1)
+        check_int("max_length", self.max_length, 8)
         _float(self, "weight_decay")
         if self.weight_decay < 0:
             raise ConfigError("weight_decay", f"{self.weight_decay} is negative")
         _positive(self, "max_grad_norm")
-        _int(self, "seed", minimum=0)
+        check_int("seed", self.seed, 0)
         if self.bf16 is not None and not isinstance(self.bf16, bool):
             raise ConfigError("bf16", f"{self.bf16!r} is not true, false or None")
         for name in ("use_cpu", "gradient_checkpointing", "chat"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(name, f"{getattr(self, name)!r} is not true or false")
-        _int(self, "logging_steps", minimum=1)
+        check_int("logging_steps", self.logging_steps, 1)
         self._check_reporting()
         names = self.field_names()
         trainer_args = check_args(TRAINER_ARGS, self.trainer_args, self.trainer_config, names)
@@ -332,14 +333,6 @@ class KTOSpec(TrainSpec):
         _positive(self, "undesirable_weight")
         if not isinstance(self.disable_dropout, bool):
             raise ConfigError("disable_dropout", f"{self.disable_dropout!r} is not true or false")
-
-
-def _int(spec: Any, name: str, *, minimum: int) -> None:
-    value = getattr(spec, name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"{value!r} is not an integer")
-    if value < minimum:
-        raise ConfigError(name, f"{value} is below the minimum {minimum}")
 
 
 def _float(spec: Any, name: str) -> None:
