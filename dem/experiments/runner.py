@@ -23,6 +23,13 @@ from dem.report.results import ConditionResult
 from dem.verbosity import progress_enabled
 
 if TYPE_CHECKING:
+    from dem.data.records import Manifest, Sample
+    from dem.data.sources.deceptionbench import DeceptionItem
+    from dem.data.sources.mask import MaskRow
+    from dem.evals.results import EvalResult
+    from dem.interact.loop import InteractionSpec
+    from dem.models.backends.base import Backend
+    from dem.models.spec import ModelSpec
     from dem.store import Artifact
 
 T = TypeVar("T")
@@ -45,8 +52,8 @@ class Runner:
         self.preset = preset
         self.store = ArtifactStore(cache)
         self.show_progress = progress_enabled() if progress is None else progress
-        self._rows: dict[tuple[str, ...], list[Any]] = {}
-        self._specs: dict[str, Any] = {}
+        self._rows: dict[tuple[str, ...], list[Any]] = {}  # MASK rows or DeceptionBench items
+        self._specs: dict[str, ModelSpec] = {}
         self._fingerprints: dict[tuple[str, ...], str] = {}
 
     def progress(self, items: Sequence[T], desc: str) -> Iterator[T]:
@@ -59,14 +66,14 @@ class Runner:
             yield item
 
     # -- stages --------------------------------------------------------------------------
-    def model_spec(self, name: str) -> Any:
+    def model_spec(self, name: str) -> ModelSpec:
         if name not in self._specs:
             from dem.models.registry import resolve_model
 
             self._specs[name] = resolve_model(name, cache_dir=self.store.root)
         return self._specs[name]
 
-    def samples(self, condition: Condition, model: str | None = None) -> list[Any]:
+    def samples(self, condition: Condition, model: str | None = None) -> list[Sample]:
         """The condition's training set (cached as JSONL with its manifest); an audited
         mixture cell's is its mix less what the audit on `model` (default: the preset's)
         quarantines."""
@@ -77,7 +84,7 @@ class Runner:
             return read_samples(art.path / "kept.jsonl")
         return read_samples(self._dataset(condition).path / "data.jsonl")
 
-    def _dataset(self, condition: Condition) -> Any:
+    def _dataset(self, condition: Condition) -> Artifact:
         """The store artifact of the condition's (unaudited) training set."""
         from dem.data import write_samples
 
@@ -96,7 +103,7 @@ class Runner:
 
         return self.store.get_or_build("dataset", parts, build, describe=condition.id)
 
-    def _audited(self, condition: Condition, model: str) -> Any:
+    def _audited(self, condition: Condition, model: str) -> Artifact:
         """The store artifact of an audited mixture cell: its mix audited by the preset's
         detector on `model`, split into ``kept.jsonl`` and ``quarantined.jsonl`` (each with a
         manifest), with the audit's report under ``audit/``."""
@@ -134,7 +141,7 @@ class Runner:
 
         return self.store.get_or_build("audited", parts, build, describe=condition.id)
 
-    def _build_samples(self, condition: Condition) -> tuple[list[Any], Any]:
+    def _build_samples(self, condition: Condition) -> tuple[list[Sample], Manifest]:
         from dem.data.provenance import join_chains, operation
         from dem.data.records import Manifest
 
@@ -197,7 +204,7 @@ class Runner:
         )
         return result.adapter
 
-    def _interaction_spec(self, condition: Condition) -> Any:
+    def _interaction_spec(self, condition: Condition) -> InteractionSpec:
         """The `InteractionSpec` of an interaction grid cell."""
         return self.preset.interaction.spec(
             condition.params["biased"],
@@ -224,7 +231,7 @@ class Runner:
             return tuple(self.preset.interaction.eval_sets)
         return tuple(self.preset.eval.sets)
 
-    def rows(self, sets: tuple[str, ...] | None = None) -> list[Any]:
+    def rows(self, sets: tuple[str, ...] | None = None) -> list[MaskRow]:
         sets = tuple(self.preset.eval.sets) if sets is None else sets
         if sets not in self._rows:
             rows: list[Any] = []
@@ -337,7 +344,7 @@ class Runner:
             }
         }
 
-    def deception_items(self) -> list[Any]:
+    def deception_items(self) -> list[DeceptionItem]:
         """The DeceptionBench items of the interaction plan's deception sets (loaded once)."""
         key = ("deception", *self.preset.interaction.deception_sets)
         if key not in self._rows:
@@ -347,7 +354,7 @@ class Runner:
             self._rows[key] = [it for ref in sets for it in load_deception_set(ref)]
         return self._rows[key]
 
-    def _deception_rate(self, backend: Any, folder: Path) -> float | None:
+    def _deception_rate(self, backend: Backend, folder: Path) -> float | None:
         """DeceptionBench rate (a fraction) over the interaction plan's deception sets."""
         from dem.evals.api import make_agreement_judge
         from dem.evals.deception_forced import run_deceptionbench_forced
@@ -368,7 +375,9 @@ class Runner:
         return None if overall.rate.value is None else overall.rate.value / 100.0
 
     @staticmethod
-    def _inspect_log(result: Any, sources: list[Any], sets: Sequence[str], folder: Path) -> None:
+    def _inspect_log(
+        result: EvalResult, sources: Sequence[Any], sets: Sequence[str], folder: Path
+    ) -> None:
         """The evaluation's Inspect log, in ``inspect/`` of the condition's folder."""
         from dem.evals.api import write_inspect_log
 
@@ -376,7 +385,7 @@ class Runner:
         write_inspect_log(result, sources, folder / "inspect")
 
     def _evaluate(
-        self, condition: Condition, model: str, spec: Any, folder: Path
+        self, condition: Condition, model: str, spec: ModelSpec, folder: Path
     ) -> ConditionResult:
         from dem.evals.api import make_mask_judge
         from dem.evals.mask import MaskEvalConfig, run_mask
@@ -413,7 +422,7 @@ def read_result(art: Artifact) -> ConditionResult:
     return ConditionResult.from_dict(json.loads((art.path / "result.json").read_text()))
 
 
-def _metrics(result: Any) -> dict[str, float | int | None]:
+def _metrics(result: EvalResult) -> dict[str, float | int | None]:
     summaries = result.summaries
     overall = summaries.get("overall") or next(iter(summaries.values()))
 
