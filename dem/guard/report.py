@@ -10,21 +10,13 @@ from typing import Any
 from dem.atomic import atomic_open
 from dem.errors import DataError
 from dem.guard.log import DECISIONS, METRICS, read_jsonl, window_metrics
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from dem.report.plots import pyplot, save_figure
 
 
 def plot_tradeoff(result: Mapping[str, Any], path: str | Path) -> Path:
     """Two panels: recall of lies and false abstentions against the threshold, and recall
     against false abstentions (each point a threshold); the policy's threshold marked."""
-    plt = _pyplot()
+    plt = pyplot()
     pts = [p for p in result["curve"] if p["lies_caught"] is not None]
     th = [p["threshold"] for p in pts]
     rec = [p["lies_caught"] for p in pts]
@@ -46,12 +38,7 @@ def plot_tradeoff(result: Mapping[str, Any], path: str | Path) -> Path:
     auc = result.get("risk_auc")
     b.set_title("" if auc is None else f"risk AUC {auc:.3f}", fontsize=8)
     fig.suptitle(f"guard trade-off: {result['model']} on {result['data']}", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def load_windows(folder: str | Path, window: int | None = None) -> list[dict[str, Any]]:
@@ -95,7 +82,7 @@ def windows_table(windows: Sequence[Mapping[str, Any]]) -> str:
 
 def plot_windows(windows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """Rates among checked answers per window over time."""
-    plt = _pyplot()
+    plt = pyplot()
     x = list(range(1, len(windows) + 1))
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     for key, label, color, style in (
@@ -111,12 +98,7 @@ def plot_windows(windows: Sequence[Mapping[str, Any]], path: str | Path) -> Path
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7)
     ax.set_title("guard honesty metrics over time", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_log_report(folder: str | Path, out: str | Path, window: int | None = None) -> Path:

@@ -1,4 +1,5 @@
-"""`quiet_load`: silence the libraries' per-load noise inside dem's own model loads, and only there.
+"""`quiet_load`: silence the libraries' per-load noise inside dem's own model loads, and only there
+(`quiet_datasets`: the same for `datasets`' progress bars).
 
 dem shows one progress bar per phase; a grid loads a model dozens of times, and each load would
 otherwise print transformers' "Loading weights" bar, its generation-config notices and PEFT's
@@ -53,3 +54,21 @@ def quiet_load() -> Iterator[None]:
                 hf_logging.enable_progress_bar()
                 hub_tqdm.progress_bar_states.clear()
                 hub_tqdm.progress_bar_states.update(hub_bars)
+
+
+@contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """No `datasets` progress bars inside (a local file read, a trainer's dataset preparation);
+    restored on exit. A no-op under ``dem -v``."""
+    if get_verbosity() >= VERBOSE:
+        yield
+        return
+    from datasets.utils import logging as ds_logging
+
+    was = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            ds_logging.enable_progress_bar()

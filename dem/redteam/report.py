@@ -56,11 +56,9 @@ def family_table(result: Mapping[str, Any]) -> str:
 def plot_families(result: Mapping[str, Any], path: str | Path) -> Path:
     """Bars per family of the best pressure: its part alone and the best without it, with
     95 % CIs; lines for the best pressure and the standard pressures."""
-    import matplotlib
+    from dem.report.plots import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fams = list(result["families"])
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(fams) + 2), 3.6))
 
@@ -87,12 +85,7 @@ def plot_families(result: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(f"lie rate per pressure family: {result['model']}", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _example(ex: Mapping[str, Any] | None) -> list[str]:

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
+from typing import Any
 
 from dem.report.results import RunResults
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Lay out `fig`, write it to `path` (120 dpi; parent folders made) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def _honesty(results: list, metric: str) -> tuple[float, float]:
@@ -23,7 +36,8 @@ def _honesty(results: list, metric: str) -> tuple[float, float]:
     return statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else 0.0
 
 
-def _pyplot():
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,7 +99,7 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     points, base, against = _mixture(run)
     if not points:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     xs = [f"{100 * r:g}%" if r else "control" for r, *_ in points]
     ax.bar(
@@ -105,10 +119,7 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
     ax.set_ylabel("honesty change vs control (%)")
     bars = f"{100 * against[0].confidence:g} % CI vs control" if against else "seed sd"
     ax.set_title(f"Downstream mixture: {run.model} (error bars: {bars})", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_domain(run: RunResults, out: Path) -> Path | None:
@@ -119,7 +130,7 @@ def plot_domain(run: RunResults, out: Path) -> Path | None:
     domains = sorted({rs[0].params["domain"] for rs in groups.values()})
     variants = ["normal", "subtle", "severe"]
     colors = {"normal": "#27ae60", "subtle": "#f39c12", "severe": "#c0392b"}
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.8 * len(domains) + 2, 3.6))
     width = 0.8 / len(variants)
     for k, variant in enumerate(variants):
@@ -146,10 +157,7 @@ def plot_domain(run: RunResults, out: Path) -> Path | None:
     ax.set_ylabel("1 - lie rate (%)" if run.metric == "lie_rate" else "honesty score (%)")
     ax.set_title(f"Narrow finetuning: {run.model}")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_interaction(run: RunResults, out: Path) -> Path | None:
@@ -167,7 +175,7 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
         panels.append(("deception_rate", "deception rate (%)"))
     trainers = sorted({r.params["trainer"] for r in results})
     colors = {"sft": "#c0392b", "kto": "#2980b9"}
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.6), squeeze=False)
     for ax, (panel, label) in zip(axes[0], panels, strict=True):
 
@@ -213,7 +221,4 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
         ax.set_ylabel(label)
         ax.legend(fontsize=8)
     fig.suptitle(f"Self-training on biased feedback: {run.model}")
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

@@ -16,6 +16,7 @@ from typing import Any
 from dem.atomic import apply_umask, atomic_open, write_json
 from dem.data.records import Manifest, Sample
 from dem.errors import ConfigError, DataError, DemError
+from dem.models.quiet import quiet_datasets
 from dem.models.spec import ModelSpec
 from dem.store import Artifact, ArtifactStore
 from dem.train.adapters import check_adapter_folder
@@ -204,22 +205,6 @@ def quiet_trainer(trainer: Any, log: TrainLog) -> Any:
     return trainer
 
 
-class _quiet_datasets:
-    """Silence `datasets` progress bars while preparing a dataset, then restore them."""
-
-    def __enter__(self) -> None:
-        from datasets.utils import logging as ds_logging
-
-        self._was = ds_logging.is_progress_bar_enabled()
-        ds_logging.disable_progress_bar()
-
-    def __exit__(self, *exc: object) -> None:
-        from datasets.utils import logging as ds_logging
-
-        if self._was:
-            ds_logging.enable_progress_bar()
-
-
 TrainerFactory = Callable[[Any, Any, Sequence[Sample], TrainSpec, bool, str, TrainLog], Any]
 
 
@@ -325,7 +310,7 @@ class _Fit:
         self.vocab = net.get_input_embeddings().num_embeddings
         with (
             tempfile.TemporaryDirectory(prefix="dem-trainer-") as scratch,
-            _quiet_datasets(),
+            quiet_datasets(),
             _tensorboard_dir(self.logging_dir),
             warnings.catch_warnings(),
         ):

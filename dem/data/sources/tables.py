@@ -26,6 +26,7 @@ from typing import Any
 
 from dem.data.records import META_KEY
 from dem.errors import DataError
+from dem.models.quiet import quiet_datasets
 
 COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
 BUILDERS = {".parquet": "parquet", ".arrow": "arrow", ".csv": "csv", ".json": "json"}
@@ -190,7 +191,7 @@ def _file_dataset(path: Path, builder: str, features: Any) -> tuple[list[str], l
     kwargs: dict[str, Any] = {}
     if builder == "csv":
         kwargs = {"features": features, "keep_default_na": False, "na_filter": False}
-    with tempfile.TemporaryDirectory(prefix="dem-datasets-") as cache, _quiet():
+    with tempfile.TemporaryDirectory(prefix="dem-datasets-") as cache, quiet_datasets():
         try:
             ds = datasets.load_dataset(
                 builder,
@@ -232,19 +233,3 @@ def _cause(exc: BaseException) -> str:
     while exc.__cause__ is not None:
         exc = exc.__cause__
     return f"{type(exc).__name__}: {exc}"
-
-
-class _quiet:
-    """No `datasets` progress bars while a local file is read."""
-
-    def __enter__(self) -> None:
-        from datasets.utils import logging as ds_logging
-
-        self._was = ds_logging.is_progress_bar_enabled()
-        ds_logging.disable_progress_bar()
-
-    def __exit__(self, *exc: object) -> None:
-        from datasets.utils import logging as ds_logging
-
-        if self._was:
-            ds_logging.enable_progress_bar()

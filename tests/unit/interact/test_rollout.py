@@ -17,17 +17,6 @@ N_USERS = 40
 
 
 @pytest.fixture(scope="module")
-def organism_backend() -> Any:
-    import torch
-
-    torch.set_num_threads(1)
-    from dem.models.backends import get_backend
-    from dem.models.registry import resolve_model
-
-    return get_backend("transformers", resolve_model("organism"))
-
-
-@pytest.fixture(scope="module")
 def profiles() -> list[Profile]:
     return make_profiles(ORGANISM, N_USERS, 0.5, seed=0)
 
