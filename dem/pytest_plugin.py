@@ -228,7 +228,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     xdist workers). Under xdist, tests that use dem's fixtures run after the others, so every
     worker reaches them and builds its share of the grid (in collection order, xdist hands the
     first chunk of tests, the whole grid, to one worker). GPU tests share one xdist group, so
-    `--dist loadgroup` keeps them on one worker."""
+    `--dist loadgroup` keeps them on one worker (with pytest-xdist 3.8 on pytest >= 9.2 the
+    group marks are not applied: pytest-dev/pytest-xdist#1386)."""
     state = config.stash[STATE]
     if hasattr(config, "workerinput"):  # every worker reorders alike, as xdist requires
         uses = [bool(DEM_FIXTURES & set(getattr(i, "fixturenames", ()))) for i in items]
