@@ -118,3 +118,16 @@ def add_verbosity_flags(parser: argparse.ArgumentParser, *, default: Any = NORMA
         help="also show the libraries' own output: the per-load progress bars, logs and "
         "notices that dem silences inside its model loads",
     )
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU threads for this command (0: torch's default)."""
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Set torch's CPU threads from ``--threads`` (`add_threads_option`) when it is given."""
+    if getattr(args, "threads", 0):
+        import torch
+
+        torch.set_num_threads(args.threads)

@@ -9,6 +9,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from dem.cli._command import add_threads_option, apply_threads
+
 
 def _policy_args(p: argparse.ArgumentParser, belief_default: str) -> None:
     from dem.guard.policy import GuardPolicy
@@ -41,17 +43,14 @@ def _policy_args(p: argparse.ArgumentParser, belief_default: str) -> None:
         "--on-evasion", choices=("pass", "flag"), default=d.on_evasion, help="on an evasion"
     )
     p.add_argument("--abstention", default=d.abstention, help="the message served instead")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    add_threads_option(p)
 
 
 def _policy(args: argparse.Namespace) -> tuple[Any, Any]:
     from dem.guard.belief import BeliefConfig
     from dem.guard.policy import GuardPolicy
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     policy = GuardPolicy(
         action=args.policy,
         threshold=args.threshold,

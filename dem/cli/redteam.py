@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from dem.cli._command import add_threads_option, apply_threads
+
 
 def register(subparsers: Any) -> None:
     from dem.cli._command import add_command
@@ -75,7 +77,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--backend", default="transformers", help="transformers | vllm | openai")
     parser.add_argument("--base-url", default=None, help="server URL for --backend openai")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    add_threads_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -85,10 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from dem.redteam.run import RedTeamConfig, run_redteam
     from dem.verbosity import progress_enabled
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     config = RedTeamConfig(
         budget=args.budget,
         seed=args.seed,
