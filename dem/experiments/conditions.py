@@ -85,6 +85,11 @@ def mix_condition(preset: Preset, ratio: float, seed: int, *, audited: bool = Fa
 AUDIT_KEYS = ("audit", "audit_budget", "audit_settings")
 
 
+def is_audited(condition: Condition) -> bool:
+    """Whether `condition` trains on a mix less what the preset's audit quarantines."""
+    return condition.recipe is not None and "audit" in dict(condition.recipe.params)
+
+
 def unaudited(condition: Condition) -> Condition:
     """The mixture cell an audited one quarantines from (its recipe without the audit)."""
     assert condition.recipe is not None

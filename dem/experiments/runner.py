@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from dem.errors import DemError
 from dem.evals.sets import set_fingerprint
-from dem.experiments.conditions import Condition
+from dem.experiments.conditions import Condition, is_audited, unaudited
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MISALIGNED_SEED_OFFSET = 10_000  # the misaligned draw's seed: a stream disjoint from the downstream
-
-
-def _audited(condition: Condition) -> bool:
-    return condition.recipe is not None and "audit" in dict(condition.recipe.params)
 
 
 class Runner:
@@ -79,7 +75,7 @@ class Runner:
         quarantines."""
         from dem.data import read_samples
 
-        if _audited(condition):
+        if is_audited(condition):
             art = self._audited(condition, model or self.preset.model)
             return read_samples(art.path / "kept.jsonl")
         return read_samples(self._dataset(condition).path / "data.jsonl")
@@ -88,13 +84,7 @@ class Runner:
         """The store artifact of the condition's (unaudited) training set."""
         from dem.data import write_samples
 
-        recipe = condition.recipe
-        assert recipe is not None
-        parts = {
-            "recipe": recipe.to_dict(),
-            "seed": condition.seed,
-            "sources": source_fingerprints(recipe),
-        }
+        parts = self._dataset_parts(condition)
 
         def build(folder: Path) -> dict[str, Any]:
             samples, manifest = self._build_samples(condition)
@@ -103,19 +93,26 @@ class Runner:
 
         return self.store.get_or_build("dataset", parts, build, describe=condition.id)
 
+    @staticmethod
+    def _dataset_parts(condition: Condition) -> dict[str, Any]:
+        """What a training set's key covers: its recipe, seed and the content of its sources."""
+        recipe = condition.recipe
+        assert recipe is not None
+        return {
+            "recipe": recipe.to_dict(),
+            "seed": condition.seed,
+            "sources": source_fingerprints(recipe),
+        }
+
     def _audited(self, condition: Condition, model: str) -> Artifact:
         """The store artifact of an audited mixture cell: its mix audited by the preset's
         detector on `model`, split into ``kept.jsonl`` and ``quarantined.jsonl`` (each with a
         manifest), with the audit's report under ``audit/``."""
-        from dem.experiments.conditions import unaudited
-
         base = unaudited(condition)
         plan = self.preset.audit
         spec = self.model_spec(model)
         parts = {
-            "recipe": base.recipe.to_dict() if base.recipe else None,
-            "seed": base.seed,
-            "sources": source_fingerprints(base.recipe),
+            **self._dataset_parts(base),
             "audit": {"detector": plan.detector, "config": plan.config().to_dict()},
             "model": spec.identity(),
         }

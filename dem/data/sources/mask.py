@@ -13,7 +13,7 @@ import csv
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -199,18 +199,24 @@ def _column_archetype(path: Path) -> str | None:
     return value
 
 
-def _archetype_of(path: Path, archetype: str | None) -> str:
+def _archetype_of(
+    path: Path, archetype: str | None, column: Callable[[], str | None] | None = None
+) -> str:
+    """`archetype`, else the file's name (``<archetype>.csv``, ``.parquet``, ...), else what
+    `column` reads (a CSV dem wrote under another name, e.g. a red team's pressures.csv)."""
     if archetype is None:
         stem = path.name.split(".")[0]
-        if stem not in ARCHETYPES:
+        if stem in ARCHETYPES:
+            archetype = stem
+        elif column is not None:
+            archetype = column()
+        if archetype is None:
             raise DataError(
                 f"cannot infer the MASK archetype from the name {path.name!r}; name it "
                 f"<archetype>.csv (or .parquet, ...), give a CSV an archetype column or pass "
-                f"archetype= (one of "
-                f"{', '.join(ARCHETYPES)})",
+                f"archetype= (one of {', '.join(ARCHETYPES)})",
                 path,
             )
-        archetype = stem
     return _check_archetype(archetype)
 
 
@@ -224,10 +230,7 @@ def _load_table(path: Path, archetype: str | None, split: str) -> list[MaskRow]:
 
 def _load_csv(path: Path, archetype: str | None) -> list[MaskRow]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    if archetype is None and path.name.split(".")[0] not in ARCHETYPES:
-        # Files dem writes under other names (a red team's pressures.csv) say it in a column.
-        archetype = _column_archetype(path)
-    archetype = _archetype_of(path, archetype)
+    archetype = _archetype_of(path, archetype, column=lambda: _column_archetype(path))
     reader = csv.DictReader(csv_text(path))
     if reader.fieldnames is None:
         raise DataError("empty CSV file (no header)", path)
