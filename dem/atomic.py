@@ -1,4 +1,5 @@
-"""Atomic file writes: write beside the target, fsync, rename. Nothing is ever half-written.
+"""Atomic file and folder writes: write beside the target, fsync, rename. Nothing is ever
+half-written.
 
 What lands in place has the mode a plain ``open()`` or ``mkdir()`` would give it (``0o666`` or
 ``0o777`` less the process umask), not the owner-only mode of a temporary file, so a cache
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -78,6 +80,25 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_folder(path: str | Path, *, replace_existing: bool = False) -> Iterator[Path]:
+    """A temporary folder beside `path` to fill; on clean exit it becomes `path` (with the
+    umask's modes), replacing an empty folder there (any folder with `replace_existing`); on
+    error it is removed and `path` is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield tmp
+        apply_umask(tmp)
+        if path.exists():
+            shutil.rmtree(path) if replace_existing else path.rmdir()
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -10,14 +10,11 @@ reads it back (``dem train sft --data DIR``) with every sample's provenance.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from dem.atomic import apply_umask, write_json
+from dem.atomic import atomic_folder, write_json
 from dem.data.records import META_KEY, Manifest, Sample, canonical_json
 from dem.errors import ConfigError, DataError
 
@@ -40,19 +37,10 @@ def export_dataset(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError("to", f"{out} exists and is not an empty folder")
     manifest = Manifest.of(samples, recipe)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         _save(samples, tmp)
         (tmp / CARD).write_text(dataset_card(manifest, name=out.name, origin=origin), "utf-8")
         write_json(tmp / MANIFEST, manifest.to_dict())
-        apply_umask(tmp)
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

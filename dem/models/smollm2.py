@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
-from dem.atomic import apply_umask
+from dem.atomic import atomic_folder
 from dem.errors import ConfigError
 from dem.models.quiet import quiet_load
 from dem.verbosity import info
@@ -93,8 +90,8 @@ def convert_gguf(source: Path, out: Path) -> Path:
 
     info(f"dem: converting {source.name} to {out} (once)")
     start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    # a stale, unmarked folder from an older run is replaced
+    with atomic_folder(out, replace_existing=True) as tmp:
         with quiet_load():
             model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
             tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
@@ -111,11 +108,4 @@ def convert_gguf(source: Path, out: Path) -> Path:
             "seconds": round(time.perf_counter() - start, 2),
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-        apply_umask(tmp)
-        if out.exists():
-            shutil.rmtree(out)  # a stale, unmarked folder from an older run
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

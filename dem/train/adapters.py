@@ -6,13 +6,10 @@ adapter (`dem.models.loading.load_model`); they are re-exported here for trainin
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from dem.atomic import apply_umask
+from dem.atomic import atomic_folder
 from dem.errors import ConfigError
 from dem.models.adapters import (
     ADAPTER_CONFIG,
@@ -67,16 +64,7 @@ def merge_adapter(
         raise ConfigError("out", f"{out_dir} exists and is not an empty folder")
     model, tokenizer = load_adapter_checked(spec, probe)
     merged = model.merge_and_unload()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         merged.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
-        apply_umask(tmp)
-        if out_dir.exists():
-            out_dir.rmdir()
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
