@@ -319,6 +319,7 @@ class SelfCheck:
             "reason": self.deciding.reason(),
             "overridden": self.config.allow_low_power and not self.deciding.ok,
             "readability": None if self.readability is None else self.readability.to_dict(),
+            "unreadable": unreadable(self.readability, self.config),
             "max_unknown": self.config.max_unknown,
             "detectors": {c.detector: c.to_dict() for c in self.checks},
         }
@@ -360,12 +361,15 @@ def summary_lines(check: SelfCheck, model: Mapping[str, Any]) -> list[str]:
             f"{'n/a' if math.isnan(p.auroc.value) else p.auroc.format(3)} recall {recall} "
             f"-> {p.verdict}"
         )
-    if not check.deciding.ok or unreadable(read, check.config):
-        banner = f"AT CHANCE ON THIS DATA ({check.deciding.reason()}; run with --allow-low-power)"
-        if unreadable(read, check.config):
-            banner = (
-                f"AT CHANCE ON THIS DATA ({model.get('name')} cannot read it: "
-                f"{read.unknown_share:.1%} unknown tokens; run with --allow-low-power)"  # type: ignore[union-attr]
-            )
+    reasons = []
+    if unreadable(read, check.config):
+        share = read.unknown_share  # type: ignore[union-attr]
+        reasons.append(f"{model.get('name')} cannot read it: {share:.1%} unknown tokens")
+    if not check.deciding.ok:
+        reasons.append(f"{check.deciding.detector}: {check.deciding.reason()}")
+    if reasons:
+        banner = (
+            f"AT CHANCE ON THIS DATA ({'; '.join(reasons)}): the figures above cannot be trusted"
+        )
         lines = [banner, *lines, banner]
     return lines

@@ -117,7 +117,6 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
         width,
         yerr=[[p[2] for p in points], [p[3] for p in points]],
         color=["#888" if r == 0 else "#c0392b" for r in ratios],
-        label="contaminated" if audited else None,
     )
     if audited:
         place = {r: x for x, r in zip(xs, ratios, strict=True)}
@@ -137,7 +136,13 @@ def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
         v, _ = _honesty(vanilla, run.metric)
         ax.axhline(100 * (v - base) / base, ls="--", color="#2c3e50", label="vanilla")
     if vanilla or audited:
-        ax.legend(loc="lower left", fontsize=8)
+        from matplotlib.patches import Patch
+
+        handles, labels = ax.get_legend_handles_labels()
+        if audited:
+            handles.insert(0, Patch(color="#c0392b"))
+            labels.insert(0, "contaminated")
+        ax.legend(handles, labels, loc="lower left", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     of = {"total": "of all samples"}.get(run.info.get("relative_to", ""), "relative to downstream")
     ax.set_xlabel(f"misaligned samples ({of})")

@@ -129,5 +129,6 @@ def test_an_audit_that_cannot_measure_says_so(
     assert "AT CHANCE ON THIS DATA (organism cannot read it: " in out
     check = json.loads((tmp_path / "r" / "audit.json").read_text())["self_check"]
     assert check["verdict"] in ("at chance", "low power") and check["overridden"]
-    assert check["readability"]["unknown_share"] > 0.3 and check["canaries"]["generator"] == "dem"
+    assert check["readability"]["unknown_share"] > 0.3 and check["unreadable"]
+    assert check["canaries"]["generator"] == "dem"
     assert "kept 59" in out and "quarantined 1" in out  # 60 samples, no canary among them
