@@ -86,7 +86,11 @@ def register(subparsers: Any) -> None:
         "never in the figures, the ranking or the quarantine.",
     )
     power.add_argument(
-        "--canaries", type=int, default=30, metavar="N", help="canaries planted (>= 10; 30)"
+        "--canaries",
+        type=int,
+        default=30,
+        metavar="N",
+        help="canaries planted (at least 10; default 30)",
     )
     power.add_argument(
         "--min-power",
