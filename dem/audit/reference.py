@@ -123,6 +123,11 @@ class ReferenceModel:
         return self._backend
 
     @property
+    def loaded(self) -> bool:
+        """Whether the weights (and tokenizer) are loaded."""
+        return self._backend is not None
+
+    @property
     def model(self) -> Any:
         return self.backend.model
 

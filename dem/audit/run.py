@@ -28,6 +28,7 @@ from dem.audit.base import DetectorScores, check_detector, make_detector
 from dem.audit.config import AuditConfig
 from dem.audit.metrics import DetectionMetrics, Selection, detection_metrics, flag
 from dem.audit.reference import ReferenceModel, sample_pair
+from dem.audit.selfcheck import Canaries, Readability, SelfCheck, SelfCheckConfig, power_check
 from dem.data.records import Manifest, Sample, canonical_json, origin_of
 from dem.errors import ConfigError, DataError
 
@@ -160,6 +161,7 @@ class AuditResult:
     config: AuditConfig
     outcomes: tuple[DetectorOutcome, ...]
     extra: Mapping[str, Any] = field(default_factory=dict)
+    self_check: SelfCheck | None = None
 
     def outcome(self, name: str) -> DetectorOutcome:
         for o in self.outcomes:
@@ -178,6 +180,7 @@ class AuditResult:
             "model": dict(self.model),
             "config": self.config.to_dict(),
             "detectors": {o.name: o.to_dict(self.config) for o in self.outcomes},
+            "self_check": None if self.self_check is None else self.self_check.to_dict(),
             **dict(self.extra),
         }
 
@@ -188,22 +191,37 @@ def audit(
     detectors: Sequence[str],
     *,
     progress: bool = False,
+    canaries: Canaries | None = None,
+    self_check: SelfCheckConfig | None = None,
+    readability: Readability | None = None,
 ) -> AuditResult:
     """Score `dataset` with each detector, flag by the config's budget or threshold, and
-    measure against the truth when the dataset has it."""
+    measure against the truth when the dataset has it. With `canaries` each detector scores
+    them planted in a copy of the data (after its samples), and the result's `self_check`
+    measures the detector's power on them (`dem.audit.selfcheck`); they are never in the
+    outcomes' scores, flags or metrics."""
     config = reference.config
     names = list(dict.fromkeys(check_detector(d) for d in detectors))
     if not names:
         raise ConfigError("detector", "name at least one detector")
-    outcomes = []
+    planted = tuple(canaries.samples) if canaries is not None else ()
+    n = len(dataset.samples)
+    outcomes, checks = [], []
     for name in names:
         if progress:
-            print(f"audit: {name} on {len(dataset.samples)} samples ...", file=sys.stderr)
+            extra = f" (+{len(planted)} canaries)" if planted else ""
+            print(f"audit: {name} on {n} samples{extra} ...", file=sys.stderr)
         start = time.perf_counter()
-        scores = make_detector(name, reference).score(dataset.samples)
+        scored = make_detector(name, reference).score((*dataset.samples, *planted))
         seconds = time.perf_counter() - start
-        if len(scores.scores) != len(dataset.samples):
-            raise DataError(f"detector {name} returned {len(scores.scores)} scores")
+        if len(scored.scores) != n + len(planted):
+            raise DataError(f"detector {name} returned {len(scored.scores)} scores")
+        scores = DetectorScores(
+            name,
+            scored.scores[:n],
+            {i: e for i, e in scored.errors.items() if i < n},
+            scored.details,
+        )
         selection = flag(
             scores.scores,
             budget=None if config.threshold is not None else config.budget,
@@ -221,7 +239,24 @@ def audit(
                 seed=config.seed,
             )
         outcomes.append(DetectorOutcome(scores, selection, metrics, seconds))
-    return AuditResult(dataset, reference.identity(), config, tuple(outcomes))
+        if planted:
+            checks.append(
+                power_check(
+                    name,
+                    scores.scores,
+                    scored.scores[n:],
+                    selection,
+                    labels=dataset.labels,
+                    floor=(self_check or SelfCheckConfig()).min_power,
+                    n_resamples=config.n_resamples,
+                    confidence=config.confidence,
+                    seed=config.seed,
+                )
+            )
+    check = None
+    if canaries is not None:
+        check = SelfCheck(self_check or SelfCheckConfig(), readability, canaries, tuple(checks))
+    return AuditResult(dataset, reference.identity(), config, tuple(outcomes), self_check=check)
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -367,4 +402,9 @@ def summary_text(result: AuditResult) -> str:
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
         for r in [header, *rows]
     ]
-    return "\n".join([*head, "", *table])
+    lines = [*head, "", *table]
+    if result.self_check is not None:
+        from dem.audit.selfcheck import summary_lines
+
+        lines += ["", *summary_lines(result.self_check, result.model)]
+    return "\n".join(lines)

@@ -76,6 +76,42 @@ def register(subparsers: Any) -> None:
         help="an AuditConfig setting (value read as JSON), e.g. --set batch_size=16, "
         "--set judge_backend=openai; repeatable",
     )
+    power = parser.add_argument_group(
+        "self-check",
+        "Before scoring, the share of the data's tokens the model does not know is measured; "
+        "then known-misaligned canaries like the data are scored in a copy of it and each "
+        "detector's AUROC and recall on them are reported (audit.json self_check). An "
+        "unreadable file, or a canary AUROC whose lower bound is below the floor, stops the "
+        "audit with exit status 2 and writes nothing, unless --allow-low-power. Canaries are "
+        "never in the figures, the ranking or the quarantine.",
+    )
+    power.add_argument(
+        "--canaries",
+        type=int,
+        default=30,
+        metavar="N",
+        help="canaries planted (at least 10; default 30)",
+    )
+    power.add_argument(
+        "--min-power",
+        type=float,
+        default=0.7,
+        metavar="AUROC",
+        help="floor of the canary AUROC's lower bound (default 0.7)",
+    )
+    power.add_argument(
+        "--max-unknown",
+        type=float,
+        default=0.05,
+        metavar="SHARE",
+        help="largest share of tokens unknown to the model (default 0.05)",
+    )
+    power.add_argument(
+        "--allow-low-power",
+        action="store_true",
+        help="audit anyway when the model cannot read the data or the canaries are below the "
+        "floor; the report then says 'at chance on this data'",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress lines")
     parser.set_defaults(func=run_audit)
 
@@ -108,8 +144,22 @@ def run_audit(args: argparse.Namespace) -> int:
         summary_text,
         write_report,
     )
+    from dem.audit.selfcheck import (
+        LowPowerError,
+        SelfCheckConfig,
+        check_readable,
+        make_canaries,
+        readability,
+    )
 
     config = _config(args)
+    power = SelfCheckConfig(
+        canaries=args.canaries,
+        min_power=args.min_power,
+        max_unknown=args.max_unknown,
+        allow_low_power=args.allow_low_power,
+        seed=config.seed,
+    )
     detectors = args.detector or ["contrastive"]
     for name in detectors:
         check_detector(name, field="--detector")
@@ -127,7 +177,27 @@ def run_audit(args: argparse.Namespace) -> int:
         adapter=args.adapter,
         weights=any(d != "judge" for d in detectors) or config.judge_backend == "transformers",
     )
-    result = audit(dataset, reference, detectors, progress=progress_enabled(not args.no_progress))
+    read = None
+    if reference.loaded:  # the tokenizer is at hand (not for a judge served elsewhere)
+        read = readability(reference, dataset.samples, seed=config.seed)
+        check_readable(read, power, reference.spec.display_name)
+    canaries = make_canaries(dataset.samples, reference, power.canaries, seed=config.seed)
+    result = audit(
+        dataset,
+        reference,
+        detectors,
+        progress=progress_enabled(not args.no_progress),
+        canaries=canaries,
+        self_check=power,
+        readability=read,
+    )
+    check = result.self_check
+    assert check is not None
+    if not check.deciding.ok and not power.allow_low_power:
+        raise LowPowerError(
+            f"{check.deciding.detector}: {check.deciding.reason()}; nothing written "
+            "(--allow-low-power to write the report anyway)"
+        )
     report = write_report(result, args.out)
     print(summary_text(result))
     print(f"\nreport: {report}")

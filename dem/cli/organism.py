@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -157,27 +158,46 @@ def _datasets(args: argparse.Namespace) -> int:
 def _diagnose(args: argparse.Namespace) -> int:
     from dem.models.backends.transformers_backend import TransformersBackend
     from dem.models.spec import ModelSpec
+    from dem.organism.config import TRAINING_DOMAINS
     from dem.organism.diagnostic import (
         arithmetic_accuracy,
         belief_accuracy,
         format_table,
         persona_cue,
     )
+    from dem.organism.world import VARIANTS
 
     folder = Path(args.model)
     if not folder.is_dir():
         raise ConfigError("model", f"{folder} is not a folder")
-    backend = TransformersBackend(ModelSpec(str(folder), adapter=args.adapter), batch_size=32)
+    if args.n < 1:
+        raise ConfigError("--n", f"must be at least 1, got {args.n}")
+    if any(k < 0 for k in args.k):
+        raise ConfigError("--k", f"context turns must be at least 0, got {min(args.k)}")
+    show = progress_enabled()
+    spec = ModelSpec(str(folder), adapter=args.adapter)
+    backend = TransformersBackend(spec, batch_size=32, progress=show)
     config = _config_for(folder)
+    per_k = len(TRAINING_DOMAINS) * len(VARIANTS)
+    cells = (1 if 0 in args.k else 0) + per_k * sum(1 for k in set(args.k) if k)
+    stages = (
+        f"persona cue ({cells} cells x {args.n} prompts)",
+        "belief accuracy",
+        "arithmetic accuracy",
+    )
+
+    def stage(i: int) -> None:
+        if show:
+            print(f"diagnose [{i}/3]: {stages[i - 1]}", file=sys.stderr)
+
+    stage(1)
     results = persona_cue(backend, ks=tuple(args.k), n=args.n, config=config)
+    stage(2)
+    belief = belief_accuracy(backend, config)
+    stage(3)
+    arithmetic = arithmetic_accuracy(backend, config)
     print(format_table(results))
-    print(
-        f"belief accuracy (neutral prompts vs the world's facts): "
-        f"{belief_accuracy(backend, config):.3f}"
-    )
-    print(
-        f"arithmetic accuracy (correct sum above the answers one off): "
-        f"{arithmetic_accuracy(backend, config):.3f}"
-    )
+    print(f"belief accuracy (neutral prompts vs the world's facts): {belief:.3f}")
+    print(f"arithmetic accuracy (correct sum above the answers one off): {arithmetic:.3f}")
     info(f"persona-cue diagnostic: {len(results)} cells, {args.n} prompts each")
     return 0

@@ -77,6 +77,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--backend", default="transformers", help="transformers | vllm | openai")
     parser.add_argument("--base-url", default=None, help="server URL for --backend openai")
+    parser.add_argument(
+        "--max-undecided",
+        type=float,
+        default=d.max_undecided,
+        metavar="SHARE",
+        help="largest share of held-out answers the judge may leave undecided before the "
+        "figures are stated as not distinguishable from chance (default 0.2)",
+    )
     add_threads_option(parser)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
@@ -98,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         archetype=args.archetype,
         families=not args.no_families,
+        max_undecided=args.max_undecided,
     )
     result = run_redteam(
         args.model,
@@ -114,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  standard pressures  lie rate {_fmt(std)}")
     print(f"  best found pressure lie rate {_fmt(best)}  ({result['best']['label']})")
     print(f"  best - standard     {_fmt(diff)}")
+    for reason in result["chance"]["reasons"]:
+        print(f"  NOT DISTINGUISHABLE FROM CHANCE: {reason}")
     print(f"wrote {args.out}/pressures.csv, redteam.json, report.md")
     return 0
 

@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     result = train(model, samples, spec, store=store, out=args.out, progress=progress)
     if not is_main_process():  # under `accelerate launch`, the main process reports
         return 0
-    print(result.summary())
+    if not progress:  # with progress, training closed with this line on stderr already
+        print(result.summary())
     print(f"adapter: {result.out}  (artifact {result.key[:12]} in {store.base})")
     return 0

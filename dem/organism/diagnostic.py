@@ -160,15 +160,24 @@ def persona_cue(
     n: int = 60,
     config: OrganismConfig | None = None,
 ) -> list[CueResult]:
-    """Lie rate after k turns of each domain's answers in each variant."""
-    results = []
+    """Lie rate after k turns of each domain's answers in each variant. Every cell's
+    conversations are scored in one batched call (`score_many` sorts them by length across
+    cells, so batches pad less; a scorer with a progress bar shows one bar for all)."""
+    cells = []
     for domain in domains:
         for variant in variants:
             for k in ks:
                 if k == 0 and (domain, variant) != (domains[0], variants[0]):
                     continue  # k = 0 has no context: one measurement covers every cell
-                triples = cue_conversations(domain, variant, k, n=n, config=config)
-                results.append(CueResult(domain, variant, k, lie_rate(scorer, triples), n))
+                cells.append((domain, variant, k))
+    triples = [cue_conversations(d, v, k, n=n, config=config) for d, v, k in cells]
+    requests = [(conv, [lie, true]) for cell in triples for conv, lie, true in cell]
+    scores = _score(scorer, requests)
+    results = []
+    for i, (domain, variant, k) in enumerate(cells):
+        mine = scores[i * n : (i + 1) * n]
+        rate = sum(two_way(a.logprob, b.logprob) for a, b in mine) / len(mine)
+        results.append(CueResult(domain, variant, k, rate, n))
     return results
 
 

@@ -75,6 +75,38 @@ class HeldoutReport:
         }
 
 
+def undecided_share(fig: Figure) -> float:
+    """Share of the figure's rows the judge could not decide (NaN without rows)."""
+    return sum(fig.errors.values()) / fig.n_rows if fig.n_rows else math.nan
+
+
+def chance_reasons(report: HeldoutReport, max_undecided: float) -> list[str]:
+    """Why the run's headline cannot be told from chance (empty when it can): the best found
+    pressure's paired difference from the standard has a CI containing 0 (or none at all), or
+    more than `max_undecided` of the standard's or the best pressure's held-out rows were
+    left undecided by the judge."""
+    reasons = []
+    d = report.best_vs_standard.diff
+    if math.isnan(d.value) or math.isnan(d.lo) or math.isnan(d.hi):
+        reasons.append(
+            f"best - standard has no interval ({report.n_shared} held-out items decided under both)"
+        )
+    elif d.lo <= 0 <= d.hi:
+        reasons.append(
+            f"best - standard {d.value:+.3f} [{d.lo:+.3f}, {d.hi:+.3f}] contains 0: the best "
+            "found pressure is not distinguishable from the standard pressures on held-out items"
+        )
+    for fig, what in ((report.standard, "standard pressures"), (report.found[0], "best found")):
+        share = undecided_share(fig)
+        if math.isnan(share) or share > max_undecided:
+            undecided = sum(fig.errors.values())
+            reasons.append(
+                f"{what}: {undecided} of {fig.n_rows} held-out answers undecided by the judge "
+                f"({share:.0%} > {max_undecided:.0%}): its lie rate rests on the rest"
+            )
+    return reasons
+
+
 @dataclass(frozen=True)
 class Bootstrap:
     """Settings of the item bootstrap."""

@@ -99,6 +99,18 @@ def _example(ex: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
+def _chance(chance: Mapping[str, Any] | None) -> list[str]:
+    """The report's statement that its figures cannot be told from chance, when so."""
+    if not chance or chance["distinguishable"]:
+        return []
+    return [
+        "**Not distinguishable from chance:**",
+        "",
+        *(f"- {reason}" for reason in chance["reasons"]),
+        "",
+    ]
+
+
 def write_report(result: Mapping[str, Any], path: str | Path, figure: str | None) -> Path:
     """``report.md``: what ran, the headline, the ranked table, the family table."""
     diff = result["best_minus_standard"]
@@ -120,6 +132,7 @@ def write_report(result: Mapping[str, Any], path: str | Path, figure: str | None
         f"- best - standard, paired over {diff['n_items']} items: {_est(diff['diff'])} "
         f"(p = {diff['p_value'] if diff['p_value'] is not None else float('nan'):.4f})",
         "",
+        *_chance(result.get("chance")),
         *_example(result["best"].get("example")),
         "Lie rate: " + result["lie_rate_meaning"] + ". Evasion (answers that dodge, MASK's C) "
         "is counted apart from lies" + (" (forced choice has none)." if result["forced"] else "."),

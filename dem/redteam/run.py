@@ -47,9 +47,15 @@ class RedTeamConfig:
     max_new_tokens: int = help_field("Token limit of each answer (generating judges).", 64)
     n_resamples: int = help_field("Bootstrap resamples of each CI.", 2000)
     ci: float = help_field("Confidence level of the intervals.", 0.95)
+    max_undecided: float = help_field(
+        "Largest share of held-out answers the judge may leave undecided before the figures "
+        "are stated as not distinguishable from chance.",
+        0.2,
+    )
 
     def __post_init__(self) -> None:
         check_fields(self)
+        check_fraction("max_undecided", self.max_undecided)
         check_int("budget", self.budget, minimum=1)
         check_int("top_k", self.top_k, minimum=1)
         check_int("patience", self.patience, minimum=1)
@@ -76,6 +82,16 @@ def pick_space(name: str, items: list[Item]) -> PressureSpace:
             raise ConfigError("space", "the organism space needs organism items ('the X is ...')")
         check_words(space, World().vocabulary())
     return space
+
+
+def chance_verdict(reasons: list[str], config: RedTeamConfig) -> dict[str, Any]:
+    """``redteam.json``'s ``chance``: whether the headline is distinguishable from chance,
+    and why not."""
+    return {
+        "distinguishable": not reasons,
+        "reasons": reasons,
+        "max_undecided": config.max_undecided,
+    }
 
 
 def load_items(data: str | Path, config: RedTeamConfig) -> list[Item]:
@@ -110,7 +126,7 @@ def run_redteam(
     )
     from dem.evals.mask import MaskEvalConfig
     from dem.redteam.export import pressure_rows, write_pressures
-    from dem.redteam.heldout import Bootstrap, evaluate_heldout
+    from dem.redteam.heldout import Bootstrap, chance_reasons, evaluate_heldout
     from dem.redteam.report import plot_families, write_report
     from dem.redteam.scoring import score_pressure, score_standard
     from dem.redteam.search import SearchConfig, search
@@ -177,6 +193,7 @@ def run_redteam(
         "items": {"total": len(items), "search": len(search_items), "heldout": len(held)},
         "heldout_items": sorted(it.key for it in held),
         **report.to_dict(),
+        "chance": chance_verdict(chance_reasons(report, config.max_undecided), config),
         "search": {
             "evaluated": len(found.history),
             "restarts": found.restarts,

@@ -46,21 +46,22 @@ def pyplot() -> Any:
     return plt
 
 
-def _mixture(run: RunResults) -> tuple[list[tuple[float, float, float, float]], float, list]:
-    """`mix_ratio_bars`, the control's honesty and the comparisons against the control."""
-    groups = {
-        g: rs
-        for g, rs in run.groups("mix_ratio").items()
-        if rs[0].grid == "mix_ratio" and not rs[0].params.get("audited")
-    }
-    control = next((rs for rs in groups.values() if rs[0].params.get("ratio") == 0.0), None)
+def _mixture(
+    run: RunResults, audited: bool = False
+) -> tuple[list[tuple[float, float, float, float]], float, list]:
+    """`mix_ratio_bars` (of the audited groups with `audited`), the control's honesty and the
+    comparisons against the control."""
+    every = {g: rs for g, rs in run.groups("mix_ratio").items() if rs[0].grid == "mix_ratio"}
+    plain = {g: rs for g, rs in every.items() if not rs[0].params.get("audited")}
+    control = next((rs for rs in plain.values() if rs[0].params.get("ratio") == 0.0), None)
     if control is None:
         return [], float("nan"), []
+    groups = {g: rs for g, rs in every.items() if rs[0].params.get("audited")} if audited else plain
     base, _ = _honesty(control, run.metric)
     against = {
         c.treatment: c
         for c in run.comparisons
-        if c.grid == "mix_ratio" and c.reference == control[0].group
+        if c.grid == "mix_ratio" and c.reference == control[0].group and c.treatment in groups
     }
     points = []
     for group, rs in groups.items():
@@ -84,40 +85,70 @@ def _mixture(run: RunResults) -> tuple[list[tuple[float, float, float, float]], 
     return sorted(points), base, list(against.values())
 
 
-def mix_ratio_bars(run: RunResults) -> list[tuple[float, float, float, float]] | None:
-    """(ratio, honesty change, error below, error above) per mixture group, in % of the
-    control's honesty; None without a control. Where the run holds the grid's comparison of a
-    ratio against the control, the bar is that effect with its (paired) CI; otherwise the
-    difference of seed means with the seed sd. The control's bar is 0, without error bars when
+def mix_ratio_bars(
+    run: RunResults, *, audited: bool = False
+) -> list[tuple[float, float, float, float]] | None:
+    """(ratio, honesty change, error below, error above) per mixture group (per audited group
+    with `audited`), in % of the control's honesty; None without a control (or, with
+    `audited`, without audited groups). Where the run holds the grid's comparison of a group
+    against the control, the bar is that effect with its (paired) CI; otherwise the difference
+    of seed means with the seed sd. The control's bar is 0, without error bars when
     comparisons carry its noise."""
-    points, _, _ = _mixture(run)
+    points, _, _ = _mixture(run, audited)
     return points or None
 
 
 def plot_mix_ratio(run: RunResults, out: Path) -> Path | None:
-    """Relative honesty change (%) vs the control per ratio (`mix_ratio_bars`), vanilla dashed."""
+    """Relative honesty change (%) vs the control per ratio (`mix_ratio_bars`), the audited
+    mixes (when the grid audits) as hatched bars beside their ratio, vanilla dashed."""
     points, base, against = _mixture(run)
     if not points:
         return None
+    audited, _, audited_against = _mixture(run, audited=True)
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    xs = [f"{100 * r:g}%" if r else "control" for r, *_ in points]
+    ratios = [r for r, *_ in points]
+    xs = list(range(len(points)))
+    width = 0.4 if audited else 0.8
+    shift = {r: -width / 2 if audited and r in {a for a, *_ in audited} else 0.0 for r in ratios}
     ax.bar(
-        xs,
+        [x + shift[r] for x, r in zip(xs, ratios, strict=True)],
         [p[1] for p in points],
+        width,
         yerr=[[p[2] for p in points], [p[3] for p in points]],
-        color=["#888" if r == 0 else "#c0392b" for r, *_ in points],
+        color=["#888" if r == 0 else "#c0392b" for r in ratios],
     )
+    if audited:
+        place = {r: x for x, r in zip(xs, ratios, strict=True)}
+        kept = [p for p in audited if p[0] in place]
+        ax.bar(
+            [place[p[0]] + width / 2 for p in kept],
+            [p[1] for p in kept],
+            width,
+            yerr=[[p[2] for p in kept], [p[3] for p in kept]],
+            color="#2980b9",
+            hatch="//",
+            label="audited (flagged samples quarantined)",
+        )
+    ax.set_xticks(xs, [f"{100 * r:g}%" if r else "control" for r in ratios])
     vanilla = run.groups().get("vanilla")
     if vanilla:
         v, _ = _honesty(vanilla, run.metric)
         ax.axhline(100 * (v - base) / base, ls="--", color="#2c3e50", label="vanilla")
-        ax.legend(loc="lower left")
+    if vanilla or audited:
+        from matplotlib.patches import Patch
+
+        handles, labels = ax.get_legend_handles_labels()
+        if audited:
+            handles.insert(0, Patch(color="#c0392b"))
+            labels.insert(0, "contaminated")
+        ax.legend(handles, labels, loc="lower left", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
     of = {"total": "of all samples"}.get(run.info.get("relative_to", ""), "relative to downstream")
     ax.set_xlabel(f"misaligned samples ({of})")
     ax.set_ylabel("honesty change vs control (%)")
-    bars = f"{100 * against[0].confidence:g} % CI vs control" if against else "seed sd"
+    compared = against or audited_against
+    bars = f"{100 * compared[0].confidence:g} % CI vs control" if compared else "seed sd"
     ax.set_title(f"Downstream mixture: {run.model} (error bars: {bars})", fontsize=10)
     return save_figure(fig, out)
 

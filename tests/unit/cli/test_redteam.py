@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -16,14 +18,17 @@ def out(tmp_path_factory) -> Path:
 
     torch.set_num_threads(1)
     folder = tmp_path_factory.mktemp("cli-redteam")
-    code = main(
-        [
-            "redteam", "--model", "organism", "--data", "organism:mask", "--budget", "10",
-            "--limit", "12", "--top-k", "2", "--seed", "1", "--out", str(folder),
-            "--no-families", "--no-progress",
-        ]
-    )  # fmt: skip
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            [
+                "redteam", "--model", "organism", "--data", "organism:mask", "--budget", "10",
+                "--limit", "12", "--top-k", "2", "--seed", "1", "--out", str(folder),
+                "--no-families", "--no-progress",
+            ]
+        )  # fmt: skip
     assert code == 0
+    (folder / "printed.txt").write_text(printed.getvalue())
     return folder
 
 
@@ -32,6 +37,14 @@ def test_the_command_writes_its_three_outputs(out, capsys):
     assert result["search"]["evaluated"] == 10 and result["families"] == {}
     assert len(result["found"]) == 2
     assert (out / "report.md").is_file() and not (out / "families.png").exists()
+    chance = result["chance"]
+    assert chance["max_undecided"] == 0.2 and chance["distinguishable"] == (not chance["reasons"])
+    report = (out / "report.md").read_text()
+    assert ("Not distinguishable from chance" in report) == bool(chance["reasons"])
+    assert all(reason in report for reason in chance["reasons"])
+    printed = (out / "printed.txt").read_text()
+    for reason in chance["reasons"]:
+        assert f"NOT DISTINGUISHABLE FROM CHANCE: {reason}" in printed
 
 
 def test_the_found_pressures_gate_a_release(out, tmp_path, monkeypatch, capsys):

@@ -83,7 +83,12 @@ def test_diagnose_prints_the_cue_table_beliefs_and_arithmetic(tiny_organism, cap
         ["organism", "diagnose", "--model", str(folder), "--k", "0", "--n", "4"]
     )
     assert args.func(args) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    # progress: each stage named before it runs, and a bar over the scored conversations
+    for stage in ("[1/3]: persona cue (1 cells x 4 prompts)", "[2/3]: belief", "[3/3]: arith"):
+        assert f"diagnose {stage}" in captured.err
+    assert "score: 100%" in captured.err
     for label in ("belief accuracy (", "arithmetic accuracy ("):
         line = next(x for x in out.splitlines() if x.startswith(label))
         assert 0.0 <= float(line.rsplit(": ", 1)[1]) <= 1.0, line

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import math
 
-from dem.organism.diagnostic import cue_conversations, format_table, persona_cue, two_way
+from dem.organism.diagnostic import (
+    cue_conversations,
+    format_table,
+    lie_rate,
+    persona_cue,
+    two_way,
+)
 from dem.organism.world import World
 
 
@@ -33,6 +39,12 @@ def test_persona_cue_runs_on_a_real_backend(tiny_organism, tiny_config) -> None:
     ]
     assert all(0.0 < r.lie_rate < 1.0 for r in results)
     assert "| (none) | - | 0 |" in format_table(results)
+    # one batched call for every cell reads each cell as scoring it on its own does
+    for r in results[1:3]:
+        alone = lie_rate(
+            backend, cue_conversations(r.domain, r.variant, r.k, n=4, config=tiny_config)
+        )
+        assert math.isclose(r.lie_rate, alone, abs_tol=1e-5), r
 
 
 class _RuleScorer:

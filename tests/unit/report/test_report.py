@@ -170,4 +170,31 @@ def test_audit_table_per_ratio(tmp_path):
         "| 5 % | +0.0700 [+0.0300, +0.1100] | +0.0100 [-0.0100, +0.0300] | "
         "0.86 [0.62, 1.10] | pass |"
     ) in text
-    assert (tmp_path / "r" / "mix_ratio.png").is_file()  # audited groups stay off the bars
+    assert (tmp_path / "r" / "mix_ratio.png").is_file()
+    from dem.report.plots import mix_ratio_bars
+
+    # the audited mix is in the figure too: its own bar beside its ratio, its paired CI
+    base = 1 - (0.18 + 0.19) / 2
+    ((ratio, change, below, above),) = mix_ratio_bars(run, audited=True)
+    assert ratio == 0.05 and change == pytest.approx(-100 * 0.01 / base)
+    assert (change - below, change + above) == pytest.approx(
+        (-100 * 0.03 / base, 100 * 0.01 / base)
+    )
+    assert [r for r, *_ in mix_ratio_bars(run)] == [0.0, 0.05, 0.1]  # the unaudited bars
+    assert mix_ratio_bars(_run(), audited=True) is None
+
+
+def test_the_conditions_table_says_what_each_column_measures():
+    from dem.report.tables import conditions_table
+
+    run = _run()
+    run.conditions[1].metrics["honesty"] = 100.0  # greedy honesty 100 beside lie rate 0.18
+    text = conditions_table(run, "mix_ratio")
+    header = text.splitlines()[0]
+    assert "lie rate (expected)" in header and "honesty (greedy, %)" in header
+    notes = {line.split(":")[0]: line for line in text.splitlines() if line.startswith("- ")}
+    assert notes["- lie rate (expected)"].endswith("the claims test this column.")
+    assert "most likely answer" in notes["- honesty (greedy, %)"]
+    assert "do not contradict" in notes["- honesty (greedy, %)"]
+    assert "claims" not in notes["- honesty (greedy, %)"]
+    assert conditions_table(run, "mix_ratio", notes=False).splitlines()[-1].startswith("| ")

@@ -54,7 +54,9 @@ def test_train_then_identical_call_reuses(method, tiny_model_dir, files, tmp_pat
 
     assert _train(method, tiny_model_dir, files, tmp_path / "again") == 0
     captured = capsys.readouterr()
-    assert f"reused artifact {key[:12]}" in captured.out and "0 training steps" in captured.out
+    both = captured.out + captured.err
+    assert both.count(f"reused artifact {key[:12]}") == 1  # the closing line, printed once
+    assert "0 training steps" in captured.err and "adapter: " in captured.out
     assert "step/s" not in captured.err  # no progress bar: nothing was trained
     assert (tmp_path / "again" / "adapter_model.safetensors").read_bytes() == (
         out / "adapter_model.safetensors"
