@@ -148,14 +148,32 @@ def _unknown(name: str, configured: dict[str, ModelSpec], field: str = "model") 
     )
 
 
-def check_model_name(name: str, *, cache_dir: Path | None = None, field: str = "model") -> None:
+def check_model_name(
+    name: str, *, cache_dir: Path | None = None, field: str = "model", hub: bool = True
+) -> None:
     """Load-free validation of what `resolve_model` accepts (nothing is converted or loaded),
-    so a bad name is a usage error before any work starts."""
-    if name in BUILTIN or Path(name).expanduser().is_dir() or _is_hub_id(name):
+    so a bad name is a usage error before any work starts.
+
+    With `hub`, a hub model (named directly or by a configured name) must also be in the local
+    hub cache or its hub reachable (`dem.models.loading.hub_offline`: one probe of at most
+    3 s), so an offline machine refuses it at once instead of after the other model's work.
+    """
+    if name in BUILTIN or Path(name).expanduser().is_dir():
         return
-    configured = configured_models(cache_dir)
-    if name not in configured:
-        raise _unknown(name, configured, field)
+    if _is_hub_id(name):
+        spec = ModelSpec(name)
+    else:
+        configured = configured_models(cache_dir)
+        if name not in configured:
+            raise _unknown(name, configured, field)
+        spec = configured[name]
+    if hub and not spec.is_local:
+        from dem.models.loading import hub_offline
+
+        try:
+            hub_offline(spec)
+        except ConfigError as exc:
+            raise ConfigError(field, str(exc).partition(": ")[2]) from None
 
 
 def _resolve(name: str, cache: Path | None) -> ModelSpec:

@@ -97,3 +97,19 @@ def test_a_cached_hub_model_loads_without_the_network(tmp_path, tiny_dir):
     assert proc.stdout.startswith("LlamaForCausalLM ")
     assert "Retrying" not in proc.stderr
     assert elapsed < 30, f"took {elapsed:.1f} s"  # a retry loop alone takes about 50 s
+
+
+def test_the_gate_refuses_an_unreachable_hub_id_before_the_baseline_runs(tmp_path):
+    """`check_model_name` probes the hub when the experiment is created, so `dem gate` stops
+    in seconds instead of after scoring the baseline."""
+    env = _offline_env(tmp_path)
+    cmd = [sys.executable, "-m", "dem", "-q", "gate", "--model", "organism"]
+    cmd += ["--baseline", "someorg/released", "--cache", str(tmp_path / "cache")]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith("dem: error: --dem-baseline: someorg/released is not in the local")
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert not (tmp_path / "cache" / "artifacts").exists()  # nothing was built

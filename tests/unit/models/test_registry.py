@@ -132,8 +132,9 @@ def test_check_model_name_is_load_free_and_names_the_field(tmp_path):
     from dem.errors import ConfigError
     from dem.models.registry import check_model_name
 
-    for ok in ("organism", "smollm2", "Qwen/Qwen2.5-7B-Instruct", str(tmp_path)):
+    for ok in ("organism", "smollm2", str(tmp_path)):
         check_model_name(ok)
+    check_model_name("Qwen/Qwen2.5-7B-Instruct", hub=False)
     with pytest.raises(ConfigError, match=r"--dem-baseline: unknown model 'nope'"):
         check_model_name("nope", field="--dem-baseline")
 
@@ -170,7 +171,7 @@ def test_hub_ids_and_folders_mean_themselves_whatever_the_cache_holds(monkeypatc
     )
     assert resolve_model("Qwen/Qwen2.5-0.5B-Instruct").name_or_path == "Qwen/Qwen2.5-0.5B-Instruct"
     assert resolve_model("candidate").name_or_path == "candidate"
-    registry.check_model_name("Qwen/Qwen2.5-0.5B-Instruct")
+    registry.check_model_name("Qwen/Qwen2.5-0.5B-Instruct", hub=False)
 
 
 def test_trust_remote_code_is_never_read_from_a_models_file(monkeypatch, tmp_path):
