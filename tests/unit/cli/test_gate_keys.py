@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dem.cli import main
 
-# the smoke gate on 40 rows: enough decidable items, a fraction of the time
+# the smoke gate on 30 rows (gate.min_decidable): enough decidable items, a fraction of the time
 SMALL = """
 name = "small"
 model = "organism"
@@ -17,7 +17,7 @@ seeds = [0]
 bootstrap = 200
 [eval]
 sets = ["organism:mask"]
-limit = 40
+limit = 30
 """
 
 
