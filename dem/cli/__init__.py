@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 from dem import __version__
 from dem.cli._command import HelpFormatter, add_verbosity_flags, format_examples
@@ -69,7 +71,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class ClosedPipeGuard:
+    """``sys.stdout`` while a command runs: once the reader closes the pipe (``dem data
+    provenance F | head -3``), stdout goes to /dev/null (as the Python docs recommend for
+    SIGPIPE) and the command runs to its end, so its exit code is the real one, not 0 or a
+    shutdown error. Everything else is the wrapped stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.closed_by_reader = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_by_reader:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._to_devnull()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_by_reader:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        self.closed_by_reader = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())  # the final flush at exit goes nowhere
+            os.close(devnull)
+        except (OSError, ValueError):  # a stream without a file descriptor
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = guard = ClosedPipeGuard(stdout)
+    try:
+        return _run(argv)
+    finally:
+        guard.flush()  # what is still buffered, while a closed pipe is still handled
+        if sys.stdout is guard:
+            sys.stdout = stdout
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = set_verbosity(args.verbosity)
@@ -78,9 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DemError as exc:
         print(f"dem: error: {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # e.g. `dem data inspect FILE | head`
-        sys.stderr.close()
-        return 0
     except KeyboardInterrupt:
         print("dem: interrupted", file=sys.stderr)
         return 130

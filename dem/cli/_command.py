@@ -19,10 +19,13 @@ and, for a command that shows progress, ``verbosity=True`` (``-q``/``-v`` after 
 from __future__ import annotations
 
 import argparse
+import os
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from dem.errors import ConfigError
 from dem.verbosity import NORMAL, QUIET, VERBOSE
 
 NBSP = "\u00a0"
@@ -131,3 +134,45 @@ def apply_threads(args: argparse.Namespace) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
+
+
+def check_output_file(option: str, path: str | Path | None) -> None:
+    """Refuse at once a file a command will write (``--json``, ``--junitxml``, ``--out``):
+    an existing folder, a path under an existing file, or a folder dem cannot write into is a
+    `ConfigError` naming `option` (exit 2), before any work starts. None: nothing to check."""
+    if path is None:
+        return
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigError(option, f"{target} is a folder; name a file")
+    _check_parents(option, target)
+
+
+def check_output_dir(option: str, path: str | Path | None) -> None:
+    """Refuse at once a folder a command will write into (``--out``, ``--report``): an
+    existing file, a path under an existing file, or a folder dem cannot write into is a
+    `ConfigError` naming `option` (exit 2), before any work starts. None: nothing to check."""
+    if path is None:
+        return
+    target = Path(path).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(option, f"{target} exists and is not a folder")
+    if target.is_dir():
+        _check_writable(option, target)
+    else:
+        _check_parents(option, target)
+
+
+def _check_parents(option: str, target: Path) -> None:
+    """The nearest existing ancestor of `target` is a folder dem can write into."""
+    for parent in target.absolute().parents:
+        if parent.is_dir():
+            _check_writable(option, parent)
+            return
+        if parent.exists() or parent.is_symlink():
+            raise ConfigError(option, f"{target}: {parent} is not a folder")
+
+
+def _check_writable(option: str, folder: Path) -> None:
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(option, f"cannot write into {folder} (permission denied)")

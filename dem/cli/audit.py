@@ -165,9 +165,10 @@ def run_audit(args: argparse.Namespace) -> int:
         check_detector(name, field="--detector")
     if args.adapter is not None and not Path(args.adapter).is_dir():
         raise ConfigError("--adapter", f"{args.adapter} is not a folder")
+    from dem.cli._command import check_output_dir
+
     for option, folder in (("--out", args.out), ("--quarantine", args.quarantine)):
-        if folder is not None and folder.exists() and not folder.is_dir():
-            raise ConfigError(option, f"{folder} exists and is not a folder")
+        check_output_dir(option, folder)
     dataset = load_dataset(args.file)
     from dem.verbosity import progress_enabled
 

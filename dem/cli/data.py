@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir, check_output_file
 from dem.errors import ConfigError, DataError
 
 FORMAT_CHOICES = ("messages", "prompt-completion", "alpaca", "dolly", "mask", "deceptionbench")
@@ -162,6 +162,7 @@ def register(subparsers: Any) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from dem.data.jsonl import write_samples
 
+    check_output_file("--out", args.out)
     recipe: dict[str, Any] = {
         "kind": "build",
         "domain": args.domain,
@@ -202,6 +203,7 @@ def run_mix(args: argparse.Namespace) -> int:
     from dem.data.provenance import file_chain, join_chains
     from dem.data.sources import load_samples
 
+    check_output_file("--out", args.out)
     config = MixConfig(args.ratio, args.seed, args.n, args.relative_to)
     downstream = load_samples(args.downstream)
     if args.misaligned is None:
@@ -265,6 +267,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from dem.data.export import export_source
 
+    check_output_dir("--to", args.to)
     manifest = export_source(args.file, args.to, format=args.format, split=args.split)
     print(_lines([
         ("wrote", str(args.to)),

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir, check_output_file
 from dem.cli._config_args import add_config_arguments, config_from_args
 from dem.models.backends import BACKENDS
 from dem.verbosity import progress_enabled
@@ -162,6 +162,16 @@ def _backends(args: argparse.Namespace) -> tuple[Any, Any]:
     return choice(args.backend, args.base_url), choice(args.judge_backend, args.judge_base_url)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """The output paths, refused before any evaluation (`check_output_file`)."""
+    check_output_file("--json", args.json_out)
+    records = args.records
+    if records is None and args.json_out:
+        records = Path(args.json_out).with_suffix(".records.jsonl")
+    check_output_file("--records", records)
+    check_output_dir("--inspect-log", args.inspect_log)
+
+
 def _finish(args: argparse.Namespace, result: Any, table: str) -> int:
     print(f"{result.benchmark}: {result.model}  judge={result.judge}")
     print(table)
@@ -184,6 +194,7 @@ def run_mask_cmd(args: argparse.Namespace) -> int:
     from dem.evals.mask import MaskEvalConfig
     from dem.evals.results import format_mask_table
 
+    _check_outputs(args)
     config = config_from_args(args, MaskEvalConfig, MASK_CONFIG)
     backend, judge_backend = _backends(args)
     result = evaluate_mask(
@@ -207,6 +218,7 @@ def run_deception_cmd(args: argparse.Namespace) -> int:
     from dem.evals.deceptionbench import DeceptionEvalConfig
     from dem.evals.results import format_deception_table
 
+    _check_outputs(args)
     config = config_from_args(args, DeceptionEvalConfig, DECEPTION_CONFIG)
     backend, judge_backend = _backends(args)
     result = evaluate_deceptionbench(

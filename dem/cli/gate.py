@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir, check_output_file
 
 DESCRIPTION = """\
 Score a candidate model (optionally with a LoRA adapter) and a baseline on the preset's eval sets
@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     from dem.experiments.session import Experiment
     from dem.report import write_gate_json, write_gate_junit, write_report
 
+    # outputs first: a verdict that cannot be written is a usage error (2), never a fail (1)
+    check_output_file("--junitxml", args.junitxml)
+    check_output_dir("--report", args.report)
     start = time.time()
     exp = None
     try:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir
 from dem.executors import EXECUTORS
 
 
@@ -88,6 +88,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     from dem.report import write_report
     from dem.report.tables import comparisons_table, conditions_table
 
+    check_output_dir("--report", args.report)
     exp = Experiment.create(
         args.preset,
         model=args.model,

@@ -269,6 +269,10 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def eval_command(args: argparse.Namespace) -> int:
     from dem.atomic import write_json
+    from dem.cli._command import check_output_dir, check_output_file
+
+    check_output_file("--json", args.json_out)
+    check_output_dir("--log-dir", args.log_dir)
     from dem.guard.replay import ReplayConfig, replay
     from dem.guard.report import plot_tradeoff
     from dem.verbosity import progress_enabled
@@ -312,8 +316,10 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from dem.cli._command import check_output_dir
     from dem.guard.report import write_log_report
 
+    check_output_dir("--out", args.out)
     path = write_log_report(args.log_dir, args.out or args.log_dir, args.window)
     print(f"wrote {path}")
     return 0

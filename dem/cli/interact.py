@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_file
 from dem.verbosity import progress_enabled
 
 
@@ -130,6 +130,7 @@ def run_command(args: argparse.Namespace) -> int:
     from dem.interact.loop import run_interaction
     from dem.report.tables import group_summary, markdown_table
 
+    check_output_file("--json", args.json_out)
     exp = Experiment.create(args.preset, model=args.model, cache=args.cache)
     plan = exp.preset.interaction
     loop = dict(plan.loop)
@@ -189,6 +190,7 @@ def monitor_command(args: argparse.Namespace) -> int:
     from dem.interact.loop import read_trajectories
     from dem.interact.monitor import monitor
 
+    check_output_file("--json", args.json_out)
     report = monitor(read_trajectories(args.run_dir)).to_dict()
     print(monitor_table(report))
     print(f"\nflagged users: {report['flagged'] or 'none'}")

@@ -17,10 +17,13 @@ def register(subparsers: Any) -> None:
         "models",
         summary="list the built-in and configured models and whether each is available offline",
         description="List the models `--model` accepts by name (organism, smollm2, and those "
-        "configured in $DEM_MODELS or <cache>/models.json), where they live and whether each "
-        "loads without the network. Local folders and hub ids (org/name) are accepted too.",
+        "configured in $DEM_MODELS or <cache>/models.json), where each name is defined, where "
+        "the model lives and whether it loads without the network. Local folders and hub ids "
+        "(org/name) are accepted too and always mean themselves: a models file only adds plain "
+        "names, never shadows a built-in name, a hub id or a path, and never sets "
+        "trust_remote_code.",
         examples=[
-            ("dem models", "a table: name, kind, offline, where, note"),
+            ("dem models", "a table: name, kind, from, offline, where, note"),
             ("dem models --json", "the same as JSON"),
         ],
     )
@@ -38,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         format_table(
-            ("name", "kind", "offline", "where", "note"),
-            [(r.name, r.kind, "yes" if r.available else "no", r.where, r.note) for r in rows],
+            ("name", "kind", "from", "offline", "where", "note"),
+            [
+                (r.name, r.kind, r.source, "yes" if r.available else "no", r.where, r.note)
+                for r in rows
+            ],
         )
     )
     return 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir
 from dem.errors import ConfigError
 from dem.verbosity import info, progress_enabled
 
@@ -136,6 +136,7 @@ def _pretrain(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)
     config = OrganismConfig.from_dict(fields)
+    check_output_dir("--out", args.out)
     r = pretrain(config, args.out, progress=progress_enabled())
     print(
         f"pretrained {r.parameters:,} parameters on {r.tokens:,} tokens in {r.steps} steps, "
@@ -150,6 +151,7 @@ def _datasets(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ConfigError("n", "must be at least 1")
+    check_output_dir("--out", args.out)
     paths = write_datasets(args.out, n=args.n, seed=args.seed)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0

@@ -91,10 +91,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dem.cli._command import check_output_dir
     from dem.evals.api import BackendChoice
     from dem.redteam.run import RedTeamConfig, run_redteam
     from dem.verbosity import progress_enabled
 
+    check_output_dir("--out", args.out)
     apply_threads(args)
     config = RedTeamConfig(
         budget=args.budget,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
+from dem.cli._command import add_command, check_output_dir
 
 
 def register(subparsers: Any) -> None:
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from dem.report import RunResults, write_report
     from dem.report.tables import comparisons_table, conditions_table
 
+    check_output_dir("--out", args.out)
     src = args.path / "results.json" if args.path.is_dir() else args.path
     run_results = RunResults.load(src)
     out = args.out or src.parent

