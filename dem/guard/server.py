@@ -422,11 +422,24 @@ class GuardServer:
         return self._server
 
     def serve_forever(self) -> None:
-        """Serve until SIGINT or SIGTERM, then finish the requests in flight (graceful)."""
+        """Serve until SIGINT or SIGTERM, then finish the requests in flight (graceful) and
+        return, so the caller closes its log (uvicorn re-raises the signal it caught once it
+        is done: the handlers installed here absorb it)."""
+        import signal
+
+        server = self._uvicorn()
+        caught: list[int] = []
+        main = threading.current_thread() is threading.main_thread()
+        previous = {}
+        if main:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda s, _f: caught.append(s))
         try:
-            self._uvicorn().run(sockets=[self._sock])
+            server.run(sockets=[self._sock])
         finally:
             self._sock.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def shutdown(self) -> None:
         """Stop accepting connections and return once the requests in flight are answered."""
