@@ -227,8 +227,10 @@ class GuardServer:
 
     def _bind(self, host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-        family, _, _, _, addr = infos[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        family, kind, proto, _, addr = infos[0]
+        # the protocol named (IPPROTO_TCP), or asyncio leaves Nagle on for accepted connections
+        # and each answer waits ~40 ms for a delayed ACK between its head and its body
+        sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(addr)
