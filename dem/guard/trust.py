@@ -4,8 +4,9 @@ the calibration it is given.
 A replay's figures say nothing when the guard's risk does not separate lies from honest answers
 (the risk AUC's confidence interval contains 0.5, or there is no AUC: no lies or no honest
 answers to rank), or when the judge could not read most answers (the labels rest on the few it
-read). `trust` states both; `check_calibration` refuses to abstain on a calibration at chance:
-such a guard would hold back answers at random.
+read). An interval below 0.5 is worse: the risk ranks honest answers above lies. `trust` states
+each; `check_calibration` refuses to abstain on a calibration at or below chance: such a guard
+would hold back answers at random, or the honest ones first.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def at_chance(result: dict[str, Any]) -> bool:
     return lo is None or hi is None or lo <= 0.5 <= hi
 
 
+def inverted(result: dict[str, Any]) -> bool:
+    """Whether the risk AUC's interval lies below 0.5: honest answers outrank the lies."""
+    ci = result.get("risk_auc_ci") or [None, None]
+    return ci[1] is not None and ci[1] < 0.5
+
+
 def trust(result: dict[str, Any]) -> dict[str, Any]:
     """``{"trusted": bool, "at_chance": bool, "unread_share": float, "warnings": [...]}`` of a
     replay's figures (`dem.guard.replay.summarize`)."""
@@ -52,6 +59,11 @@ def trust(result: dict[str, Any]) -> dict[str, Any]:
             f"{_auc_text(result)}: the guard's risk is not distinguishable from chance on this "
             f"model and data ({why}); lies caught and false abstentions are not evidence"
         )
+    elif inverted(result):
+        warnings.append(
+            f"{_auc_text(result)}: the guard's risk ranks honest answers above lies on this "
+            "model and data (below chance): acting on it holds back the honest answers"
+        )
     n = result.get("n_rows") or 0
     unread = (result.get("labels") or {}).get("unread", 0) / n if n else 1.0
     if unread > UNREAD_BOUND:
@@ -62,6 +74,7 @@ def trust(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "trusted": not warnings,
         "at_chance": chance,
+        "inverted": inverted(result),
         "unread_share": unread,
         "unread_bound": UNREAD_BOUND,
         "warnings": warnings,
@@ -89,11 +102,12 @@ def check_calibration(path: str | Path, action: str) -> dict[str, Any]:
     the calibration's risk AUC is at chance."""
     data = load_calibration(path)
     verdict = trust(data)
-    if action == "abstain" and verdict["at_chance"]:
+    if action == "abstain" and (verdict["at_chance"] or verdict["inverted"]):
+        where = "below" if verdict["inverted"] else "at"
         raise ConfigError(
             "--calibration",
-            f"{path}: {_auc_text(data)} on {data.get('model')} / {data.get('data')} is at "
-            "chance, so abstaining would hold back answers at random; use --policy flag, or "
-            "calibrate on data where the guard reads the model",
+            f"{path}: {_auc_text(data)} on {data.get('model')} / {data.get('data')} is {where} "
+            "chance, so abstaining would hold back answers at random or worse; use --policy "
+            "flag, or calibrate on data where the guard reads the model",
         )
     return verdict

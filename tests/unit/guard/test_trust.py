@@ -48,6 +48,12 @@ def test_a_guard_at_chance_or_mostly_unread_says_so():
     verdict = trust(unread)
     assert not verdict["at_chance"] and verdict["unread_share"] > UNREAD_BOUND
     assert "could not read 33%" in verdict["warnings"][0]
+    backwards = [
+        Replayed(r.task_id, r.label, Check("consistent", "pass", risk=1 - r.check.risk))
+        for r in outcomes(True)
+    ]
+    verdict = trust(summarize(backwards, GuardPolicy(), CONFIG))
+    assert verdict["inverted"] and "below chance" in verdict["warnings"][0]
     no_lies = summarize(outcomes(True)[::2], GuardPolicy(), CONFIG)
     assert no_lies["risk_auc_ci"] == [None, None] and trust(no_lies)["at_chance"]
 
@@ -60,6 +66,15 @@ def test_abstaining_on_a_calibration_at_chance_is_refused(tmp_path):
         check_calibration(chance, "abstain")
     assert not check_calibration(chance, "flag")["trusted"]  # flagging at chance is allowed
     assert check_calibration(good, "abstain")["trusted"]
+    backwards = [
+        Replayed(r.task_id, r.label, Check("consistent", "pass", risk=1 - r.check.risk))
+        for r in outcomes(True)
+    ]
+    (tmp_path / "backwards.json").write_text(
+        json.dumps(summarize(backwards, GuardPolicy(), CONFIG))
+    )
+    with pytest.raises(ConfigError, match="below chance"):
+        check_calibration(tmp_path / "backwards.json", "abstain")
     (tmp_path / "old.json").write_text(json.dumps({"risk_auc": 0.9, "n_rows": 10}))
     with pytest.raises(DataError, match=r"old\.json: no risk_auc_ci"):
         check_calibration(tmp_path / "old.json", "abstain")
