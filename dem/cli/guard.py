@@ -380,7 +380,6 @@ def serve_command(args: argparse.Namespace) -> int:
         rules,
         host=args.host,
         port=args.port,
-        serialize_checks=args.judge != "lexical",
         api_keys=keys,
         allow_origins=args.allow_origin,
         allow_hosts=args.allow_host,

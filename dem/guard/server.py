@@ -17,7 +17,8 @@ In front of the routes (`dem.guard.middleware`): trusted Host and Origin, client
 body (type, size, read deadline) and admission (requests in flight). The server adds a deadline
 on request headers, a listen backlog, keep-alive and graceful shutdown (`ServeLimits`). The
 upstream is called from worker threads, at most ``max_in_flight`` at once; the client's own
-headers (its key among them) are never forwarded.
+headers (its key among them) are never forwarded. The checks of answers that arrive together
+run as one batch, from one thread (`dem.guard.batching`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 from dem.errors import ConfigError, DemError
 from dem.fields import help_field
+from dem.guard.batching import Batcher
 from dem.guard.guard import Check, Guard
 from dem.guard.stakes import LOW, TopicRule, assess
 from dem.guard.upstream import UpstreamError
@@ -197,7 +199,6 @@ class GuardServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        serialize_checks: bool = False,
         api_keys: Sequence[str] | None = None,
         allow_origins: Sequence[str] = (),
         allow_hosts: Sequence[str] = (),
@@ -217,7 +218,7 @@ class GuardServer:
         self.api_keys = None if api_keys is None else check_client_keys(api_keys)
         self.allow_origins = tuple(allow_origins)
         self.allow_hosts = (*LOOPBACK_NAMES, host, *allow_hosts)
-        self._check_lock = threading.Lock() if serialize_checks else None
+        self._batcher = Batcher(guard.check) if guard is not None else None
         self._limiter: Any = None
         self._sock = self._bind(host, port)
         self._address = self._sock.getsockname()[:2]
@@ -393,12 +394,9 @@ class GuardServer:
         self, conversation: list[dict[str, str]], stakes: Any, answers: list[str | None]
     ) -> list[Check]:
         assert self.guard is not None
-        items = [(conversation, stakes, a) for a in answers]
+        assert self._batcher is not None
         try:
-            if self._check_lock is None:
-                return self.guard.check(items)
-            with self._check_lock:
-                return self.guard.check(items)
+            return self._batcher([(conversation, stakes, a) for a in answers])
         except Exception as exc:  # an unexpected failure is an error verdict under the policy
             reason = f"guard check failed: {type(exc).__name__}: {exc}"
             return [self.guard.failed(reason) for _ in answers]
@@ -440,6 +438,8 @@ class GuardServer:
             server.run(sockets=[self._sock])
         finally:
             self._sock.close()
+            if self._batcher is not None:
+                self._batcher.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
@@ -451,6 +451,8 @@ class GuardServer:
             self._thread.join(timeout=self.limits.shutdown_timeout + 5)
             self._thread = None
         self._sock.close()
+        if self._batcher is not None:
+            self._batcher.close()
 
     def __enter__(self) -> GuardServer:
         server = self._uvicorn()
