@@ -93,6 +93,12 @@ def _limit_args(p: argparse.ArgumentParser) -> None:
         "--body-timeout", type=float, default=d.body_timeout, help="seconds to send the body (408)"
     )
     p.add_argument(
+        "--batch-wait",
+        type=float,
+        default=d.batch_wait,
+        help="seconds a check waits for answers being generated to join its batch",
+    )
+    p.add_argument(
         "--shutdown-timeout",
         type=float,
         default=d.shutdown_timeout,
@@ -344,6 +350,7 @@ def serve_command(args: argparse.Namespace) -> int:
             max_in_flight=args.max_in_flight,
             max_queue=args.max_queue,
             shutdown_timeout=args.shutdown_timeout,
+            batch_wait=args.batch_wait,
         )
     except ConfigError as exc:
         raise ConfigError(f"--{exc.field.replace('_', '-')}", str(exc).split(": ", 1)[1]) from None

@@ -5,6 +5,7 @@ while it was working together (as vLLM batches the requests in flight)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -17,9 +18,17 @@ class Batcher:
     """Calls ``check(items)`` from one worker thread on the items of every caller waiting, at
     most `max_batch` at a time; each caller gets its own results back (or the exception)."""
 
-    def __init__(self, check: Callable[[list[Any]], Sequence[Any]], max_batch: int = 16) -> None:
+    def __init__(
+        self,
+        check: Callable[[list[Any]], Sequence[Any]],
+        max_batch: int = 16,
+        *,
+        max_wait: float = 0.0,
+    ) -> None:
         self._check = check
         self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._coming = 0  # callers announced (`coming`) that will call soon
         self._pending: list[tuple[list[Any], Future]] = []
         self._ready = threading.Condition()
         self._closed = False
@@ -27,9 +36,23 @@ class Batcher:
         self._thread = threading.Thread(target=self._work, name="dem-guard-checks", daemon=True)
         self._thread.start()
 
-    def __call__(self, items: Sequence[Any]) -> list[Any]:
+    def announce(self) -> Ticket:
+        """A caller on its way (e.g. its answer is being generated): a batch waits for it up
+        to `max_wait` seconds. Pass the ticket to the call, or `Ticket.cancel` it."""
+        with self._ready:
+            self._coming += 1
+        return Ticket(self)
+
+    def _arrive(self, ticket: Ticket | None) -> None:
+        if ticket is not None and not ticket.done:
+            ticket.done = True
+            self._coming -= 1
+            self._ready.notify()
+
+    def __call__(self, items: Sequence[Any], ticket: Ticket | None = None) -> list[Any]:
         future: Future = Future()
         with self._ready:
+            self._arrive(ticket)
             if self._closed:
                 raise RuntimeError("the check batcher is closed")
             self._pending.append((list(items), future))
@@ -42,6 +65,14 @@ class Batcher:
                 self._ready.wait()
             if not self._pending:
                 return None
+            deadline = time.monotonic() + self.max_wait
+            while (
+                self._coming > 0
+                and sum(len(items) for items, _ in self._pending) < self.max_batch
+                and (left := deadline - time.monotonic()) > 0
+                and not self._closed
+            ):
+                self._ready.wait(left)
             batch, size = [], 0
             while self._pending and (
                 not batch or size + len(self._pending[0][0]) <= self.max_batch
@@ -74,3 +105,16 @@ class Batcher:
             self._closed = True
             self._ready.notify_all()
         self._thread.join(timeout=30)
+
+
+class Ticket:
+    """An announced caller of a `Batcher` (see `Batcher.announce`)."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher = batcher
+        self.done = False
+
+    def cancel(self) -> None:
+        """The caller will not come (its answer failed); a no-op once it came."""
+        with self.batcher._ready:
+            self.batcher._arrive(self)

@@ -59,6 +59,9 @@ class ServeLimits:
         "Requests that may wait for a worker; beyond in-flight plus queue, 503.", 256
     )
     retry_after: float = help_field("Seconds a refused client is told to wait (Retry-After).", 1.0)
+    batch_wait: float = help_field(
+        "Seconds a check may wait for the answers still being generated to join its batch.", 0.15
+    )
     backlog: int = help_field("Connections the kernel queues before they are accepted.", 2048)
     shutdown_timeout: float = help_field(
         "Seconds a graceful shutdown waits for requests in flight.", 30.0
@@ -74,6 +77,8 @@ class ServeLimits:
         for name in ("header_timeout", "body_timeout", "keep_alive", "retry_after"):
             if not getattr(self, name) > 0:
                 raise ConfigError(name, f"expected seconds > 0, got {getattr(self, name)}")
+        if self.batch_wait < 0:
+            raise ConfigError("batch_wait", f"expected seconds >= 0, got {self.batch_wait}")
         if self.shutdown_timeout < 0:
             raise ConfigError(
                 "shutdown_timeout", f"expected seconds >= 0, got {self.shutdown_timeout}"
@@ -218,7 +223,9 @@ class GuardServer:
         self.api_keys = None if api_keys is None else check_client_keys(api_keys)
         self.allow_origins = tuple(allow_origins)
         self.allow_hosts = (*LOOPBACK_NAMES, host, *allow_hosts)
-        self._batcher = Batcher(guard.check) if guard is not None else None
+        self._batcher = (
+            Batcher(guard.check, max_wait=self.limits.batch_wait) if guard is not None else None
+        )
         self._limiter: Any = None
         self._sock = self._bind(host, port)
         self._address = self._sock.getsockname()[:2]
@@ -336,6 +343,17 @@ class GuardServer:
             return exc.status, _error(exc.status, str(exc), exc.kind), {}
         except ConfigError as exc:
             return 400, _error(400, str(exc), "invalid_request_error"), {}
+        # a checked answer on its way: the batch of checks may wait for it
+        ticket = self._batcher.announce() if self._batcher is not None and stakes.high else None
+        try:
+            return self._forward(body, conversation, stakes, ticket)
+        finally:
+            if ticket is not None:
+                ticket.cancel()
+
+    def _forward(
+        self, body: dict[str, Any], conversation: list[dict[str, str]], stakes: Any, ticket: Any
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         start = time.perf_counter()
         try:
             reply = self.upstream.chat(body)
@@ -357,7 +375,7 @@ class GuardServer:
             content = (c.get("message") or {}).get("content") if isinstance(c, dict) else None
             answers.append(content if isinstance(content, str) else None)
         start = time.perf_counter()
-        checks = self._check(conversation, stakes, answers)
+        checks = self._check(conversation, stakes, answers, ticket)
         guard_seconds = time.perf_counter() - start
         summary = []
         for choice, answer, check in zip(choices, answers, checks, strict=True):
@@ -391,12 +409,16 @@ class GuardServer:
         return 200, reply, {"X-Dem-Guard": worst}
 
     def _check(
-        self, conversation: list[dict[str, str]], stakes: Any, answers: list[str | None]
+        self,
+        conversation: list[dict[str, str]],
+        stakes: Any,
+        answers: list[str | None],
+        ticket: Any = None,
     ) -> list[Check]:
         assert self.guard is not None
         assert self._batcher is not None
         try:
-            return self._batcher([(conversation, stakes, a) for a in answers])
+            return self._batcher([(conversation, stakes, a) for a in answers], ticket)
         except Exception as exc:  # an unexpected failure is an error verdict under the policy
             reason = f"guard check failed: {type(exc).__name__}: {exc}"
             return [self.guard.failed(reason) for _ in answers]

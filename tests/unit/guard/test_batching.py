@@ -48,3 +48,30 @@ def test_a_failed_batch_fails_each_of_its_callers():
     batcher.close()
     with pytest.raises(RuntimeError, match="closed"):
         batcher([1])
+
+
+def test_a_batch_waits_for_the_callers_announced_but_not_longer_than_max_wait():
+    seen: list[list[str]] = []
+    batcher = Batcher(lambda items: seen.append(items) or items, max_wait=2.0)
+    ticket = batcher.announce()  # an answer still being generated
+
+    def late() -> list[str]:
+        time.sleep(0.2)
+        return batcher(["late"], ticket)
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(late)
+        assert batcher(["first"]) == ["first"]
+        assert pending.result() == ["late"]
+    assert seen == [["first", "late"]]  # one batch, gone once the late caller came
+    cancelled = batcher.announce()
+    cancelled.cancel()  # its answer failed: nobody waits for it
+    start = time.monotonic()
+    assert batcher(["next"]) == ["next"] and time.monotonic() - start < 1
+    short = Batcher(lambda items: items, max_wait=0.2)
+    short.announce()  # announced, never comes: the batch goes after max_wait
+    start = time.monotonic()
+    assert short(["alone"]) == ["alone"]
+    assert 0.15 < time.monotonic() - start < 2
+    short.close()
+    batcher.close()
