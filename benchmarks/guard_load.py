@@ -20,8 +20,8 @@ every count and the whole run are bounded (``--deadline`` seconds at most). Four
    2 s here) and how many requests were served meanwhile.
 4. **Guarded throughput**: ``--n`` high-stakes requests (organism:mask pressure prompts, each
    flagged with its proposition) at ``--concurrency`` against dem's server over the organism
-   unguarded and guarded in-process with the log-prob belief; requests per second and their
-   ratio.
+   unguarded and guarded in-process with the log-prob belief, five rounds taking turns;
+   the median requests per second of each and their ratio.
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def throughput(plain: str, guarded: str, n: int, concurrency: int) -> dict[str, 
     run(plain, False)  # warm-up
     rps = {"unguarded": [], "guarded": []}
     outcomes: Counter = Counter()
-    for _ in range(2):
+    for _ in range(5):
         for name, url, key in (("unguarded", plain, False), ("guarded", guarded, True)):
             r, got = run(url, key)
             rps[name].append(r)
