@@ -14,7 +14,8 @@ every count and the whole run are bounded (``--deadline`` seconds at most). Four
 2. **Pass-through overhead**: ``--sequential`` unflagged requests to the upstream alone and
    through the guard, taking turns on kept-alive connections; p50 and p99 latency of each and
    their difference. The upstream answers a fixed reply at once, so the difference is the
-   guard's own cost (a second HTTP hop, key check, body checks, the decision log).
+   guard's own cost (a second HTTP hop, key check, body checks, the decision log); and the
+   guard process's CPU time per request, which the load on a shared machine does not inflate.
 3. **Stalled clients**: ``--stalled`` connections that send half a request head and stop, while
    20 clients send requests; how long each stalled connection lived (the header deadline is
    2 s here) and how many requests were served meanwhile.
@@ -148,25 +149,38 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def overhead(upstream: str, proxy: str, n: int) -> dict[str, Any]:
-    """p50 / p99 of `n` sequential requests to each, taking turns (ms)."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process `pid` (all its threads; Linux /proc)."""
+    import os
+    from pathlib import Path
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def overhead(upstream: str, proxy: str, n: int, guard_pid: int) -> dict[str, Any]:
+    """p50 / p99 of `n` sequential requests to each, taking turns (ms), and the guard
+    process's CPU time per request (ms; what the load on the machine does not inflate)."""
     lat: dict[str, list[float]] = {"upstream": [], "guard": []}
     bad: Counter = Counter()
     with _client(False) as direct, _client() as guarded:
         for c, url in ((direct, upstream), (guarded, proxy)):  # warm-up: connect once
             _outcome(c, url, PLAIN)
+        cpu = cpu_seconds(guard_pid)
         for _ in range(n):
             for name, c, url in (("upstream", direct, upstream), ("guard", guarded, proxy)):
                 status, seconds = _outcome(c, url, PLAIN)
                 if status != "HTTP 200":
                     bad[f"{name} {status}"] += 1
                 lat[name].append(1000 * seconds)
+        cpu = cpu_seconds(guard_pid) - cpu
     out: dict[str, Any] = {
         k: {"p50": _pct(v, 0.5), "p99": _pct(v, 0.99), "mean": statistics.fmean(v)}
         for k, v in lat.items()
     }
     out["overhead_p50_ms"] = out["guard"]["p50"] - out["upstream"]["p50"]
     out["overhead_p99_ms"] = out["guard"]["p99"] - out["upstream"]["p99"]
+    out["guard_cpu_ms_per_request"] = 1000 * cpu / n
     out["failures"] = dict(bad)
     return out
 
@@ -271,7 +285,7 @@ def main() -> int:
         proc, proxy, _ = _start(_serve_guard, f"{logs}/pass", upstream)
         try:
             results["burst"] = burst(proxy, args.clients, args.per_client)
-            results["overhead_ms"] = overhead(upstream, proxy, args.sequential)
+            results["overhead_ms"] = overhead(upstream, proxy, args.sequential, proc.pid)
             results["stalled"] = stalled(proxy, args.stalled)
         finally:
             for p in (proc, up_proc):
@@ -296,8 +310,8 @@ def main() -> int:
         f"2. pass-through, {args.sequential} sequential each: upstream p50 "
         f"{o['upstream']['p50']:.2f} ms p99 {o['upstream']['p99']:.2f} ms; guard p50 "
         f"{o['guard']['p50']:.2f} ms p99 {o['guard']['p99']:.2f} ms; overhead p50 "
-        f"{o['overhead_p50_ms']:+.2f} ms, p99 {o['overhead_p99_ms']:+.2f} ms; failures "
-        f"{o['failures'] or 0}"
+        f"{o['overhead_p50_ms']:+.2f} ms, p99 {o['overhead_p99_ms']:+.2f} ms; guard CPU "
+        f"{o['guard_cpu_ms_per_request']:.2f} ms per request; failures {o['failures'] or 0}"
     )
     print(
         f"3. {s['stalled']} stalled clients: {s['closed_by_server']} closed by the server, the "
