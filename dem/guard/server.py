@@ -223,12 +223,12 @@ class GuardServer:
         self.api_keys = None if api_keys is None else check_client_keys(api_keys)
         self.allow_origins = tuple(allow_origins)
         self.allow_hosts = (*LOOPBACK_NAMES, host, *allow_hosts)
-        self._batcher = (
-            Batcher(guard.check, max_wait=self.limits.batch_wait) if guard is not None else None
-        )
         self._limiter: Any = None
         self._sock = self._bind(host, port)
         self._address = self._sock.getsockname()[:2]
+        self._batcher = (
+            Batcher(guard.check, max_wait=self.limits.batch_wait) if guard is not None else None
+        )
         self.app = self._build_app()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -246,7 +246,6 @@ class GuardServer:
         except OSError as exc:
             sock.close()
             raise DemError(f"cannot listen on {host}:{port}: {exc}") from None
-        sock.set_inheritable(True)
         return sock
 
     @property
