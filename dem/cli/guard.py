@@ -401,8 +401,9 @@ def serve_command(args: argparse.Namespace) -> int:
     elif not is_loopback(args.host):
         print(
             f"dem guard: listening on {args.host}, not loopback: clients must send one of "
-            f"{len(keys)} client key(s); traffic is plain HTTP, so put TLS in front "
-            "(docs/guard.md, Deployment)",
+            f"{len(keys)} client key(s) and name one of {', '.join(server.allow_hosts)} as "
+            "Host (--allow-host); traffic is plain HTTP, so put TLS in front (docs/guard.md, "
+            "Deployment)",
             file=sys.stderr,
         )
     if calibration is not None and not calibration["trusted"]:

@@ -222,7 +222,7 @@ class GuardServer:
         self.limits = limits or ServeLimits()
         self.api_keys = None if api_keys is None else check_client_keys(api_keys)
         self.allow_origins = tuple(allow_origins)
-        self.allow_hosts = (*LOOPBACK_NAMES, host, *allow_hosts)
+        self.allow_hosts = tuple(dict.fromkeys((*LOOPBACK_NAMES, host, *allow_hosts)))
         self._limiter: Any = None
         self._sock = self._bind(host, port)
         self._address = self._sock.getsockname()[:2]
