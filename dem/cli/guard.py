@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from dem.cli._command import add_threads_option, apply_threads
+
+#: The environment variable of the client keys (comma separated).
+KEYS_ENV = "DEM_GUARD_API_KEYS"
 
 
 def _policy_args(p: argparse.ArgumentParser, belief_default: str) -> None:
@@ -64,6 +69,69 @@ def _policy(args: argparse.Namespace) -> tuple[Any, Any]:
     return policy, belief
 
 
+def _limit_args(p: argparse.ArgumentParser) -> None:
+    from dem.guard.server import ServeLimits
+
+    d = ServeLimits()
+    p.add_argument("--max-body", type=int, default=d.max_body, help="largest body (bytes; 413)")
+    p.add_argument(
+        "--max-in-flight", type=int, default=d.max_in_flight, help="requests worked on at once"
+    )
+    p.add_argument(
+        "--max-queue",
+        type=int,
+        default=d.max_queue,
+        help="requests waiting for a worker; beyond that, 503 with Retry-After",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=d.header_timeout,
+        help="seconds to send the request headers before the connection is closed",
+    )
+    p.add_argument(
+        "--body-timeout", type=float, default=d.body_timeout, help="seconds to send the body (408)"
+    )
+    p.add_argument(
+        "--batch-wait",
+        type=float,
+        default=d.batch_wait,
+        help="seconds a check waits for answers being generated to join its batch",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=d.shutdown_timeout,
+        help="seconds SIGTERM waits for requests in flight",
+    )
+
+
+def _access(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The client keys (None: --no-auth), checked against the host and the upstream's key."""
+    from dem.errors import ConfigError
+    from dem.guard.middleware import check_client_keys
+    from dem.guard.server import is_loopback
+
+    env = [k.strip() for k in os.environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    keys = [*args.api_key, *env]
+    if args.no_auth:
+        if keys:
+            raise ConfigError("--no-auth", "client keys are given too; drop one or the other")
+        if not is_loopback(args.host):
+            raise ConfigError(
+                "--no-auth", f"--host {args.host} is not loopback: clients must authenticate"
+            )
+        return None
+    if not keys:
+        raise ConfigError(
+            "--api-key",
+            f"no client key: pass --api-key KEY or set {KEYS_ENV}=KEY1,KEY2 (or --no-auth, "
+            "loopback only)",
+        )
+    operator = os.environ.get("OPENAI_API_KEY") if args.upstream else None
+    return check_client_keys(keys, [operator])
+
+
 def register(subparsers: Any) -> None:
     from dem.cli._command import add_command
 
@@ -98,17 +166,26 @@ def register(subparsers: Any) -> None:
         'body says so ("dem_guard": {"high_stakes": true, "proposition": "the lamp is '
         '<pivotal>safe/unsafe</pivotal> ."}) or a topic rule (--rules, TOML or JSON) matches '
         "its last user message. Every decision goes to LOG_DIR/decisions.jsonl, honesty "
-        "metrics per window to LOG_DIR/metrics.jsonl. Malformed requests get HTTP 400, upstream "
-        "failures HTTP 502; a judge or belief-check failure fails closed unless --fail open.",
+        "metrics per window to LOG_DIR/metrics.jsonl. Clients authenticate with a key "
+        f"(--api-key or ${KEYS_ENV}); only application/json bodies are read; browsers on other "
+        "origins are refused. Malformed requests get HTTP 400, too many at once 503 with "
+        "Retry-After, upstream failures HTTP 502; a judge or belief-check failure fails closed "
+        "unless --fail open. Runs on uvicorn; SIGTERM finishes the requests in flight.",
         examples=[
             (
                 "dem guard serve --upstream http://127.0.0.1:8000/v1 --port 9000 "
                 "--rules rules.toml",
-                "in front of a server on port 8000; belief by sampled replies",
+                f"in front of a server on port 8000, client keys from ${KEYS_ENV}",
             ),
             (
-                "dem guard serve --local organism --port 9000 --rules rules.toml --belief logprob",
-                "the organism served in-process, belief by forced choice",
+                "dem guard serve --local organism --port 9000 --rules rules.toml --belief logprob "
+                "--no-auth",
+                "the organism in-process, belief by forced choice, open to this machine only",
+            ),
+            (
+                "dem guard serve --upstream http://127.0.0.1:8000/v1 --calibration guard.json "
+                "--policy abstain",
+                "refuse to start when the calibration's risk AUC is at chance",
             ),
         ],
     )
@@ -121,12 +198,52 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--template", default=None, help="model whose chat template the upstream uses (logprob)"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (not loopback: client keys required; see docs/guard.md)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (0..65535)")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=f"a client key (Authorization: Bearer KEY; repeatable); also ${KEYS_ENV}, "
+        "comma separated (kept out of the process list)",
+    )
+    serve.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without client keys (loopback only: anyone on this machine can use it)",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the guard (e.g. https://app.example; repeatable)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host header name accepted besides loopback and --host (repeatable; * for any)",
+    )
+    serve.add_argument(
+        "--calibration",
+        default=None,
+        metavar="GUARD_JSON",
+        help="`dem guard eval --json` of this model and data: abstaining at chance is refused",
+    )
+    _limit_args(serve)
     serve.add_argument("--rules", default=None, help="topic rule file (TOML or JSON)")
     serve.add_argument("--log-dir", default="guard-log", help="decision log folder")
     serve.add_argument("--window", type=int, default=20, help="decisions per metrics line")
-    serve.add_argument("--timeout", type=float, default=60.0, help="upstream timeout (seconds)")
+    serve.add_argument(
+        "--timeout", type=float, default=60.0, help="upstream timeout per request (seconds)"
+    )
     serve.add_argument(
         "--allow-insecure-http",
         action="store_true",
@@ -214,14 +331,33 @@ def _upstream_model(url: str, timeout: float) -> str:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from dem.errors import ConfigError
     from dem.guard.guard import Guard
     from dem.guard.log import DecisionLog
-    from dem.guard.server import GuardServer
+    from dem.guard.server import GuardServer, ServeLimits, check_listen, is_loopback
     from dem.guard.stakes import load_rules
+    from dem.guard.trust import check_calibration
     from dem.guard.upstream import HTTPUpstream, LocalUpstream
     from dem.verbosity import info
 
+    check_listen(args.host, args.port)
+    keys = _access(args)
+    try:
+        limits = ServeLimits(
+            max_body=args.max_body,
+            header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout,
+            max_in_flight=args.max_in_flight,
+            max_queue=args.max_queue,
+            shutdown_timeout=args.shutdown_timeout,
+            batch_wait=args.batch_wait,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"--{exc.field.replace('_', '-')}", str(exc).split(": ", 1)[1]) from None
+    if not args.timeout > 0:
+        raise ConfigError("--timeout", f"expected seconds > 0, got {args.timeout}")
     policy, belief = _policy(args)
+    calibration = check_calibration(args.calibration, policy.action) if args.calibration else None
     rules = load_rules(args.rules) if args.rules else []
     if args.upstream:
         probe = HTTPUpstream(
@@ -251,17 +387,35 @@ def serve_command(args: argparse.Namespace) -> int:
         rules,
         host=args.host,
         port=args.port,
-        serialize_checks=args.judge != "lexical",
+        api_keys=keys,
+        allow_origins=args.allow_origin,
+        allow_hosts=args.allow_host,
+        limits=limits,
     )
+    if keys is None:
+        print(
+            "dem guard: WARNING: --no-auth: no client key is asked; every process on this "
+            "machine can use the upstream through the guard",
+            file=sys.stderr,
+        )
+    elif not is_loopback(args.host):
+        print(
+            f"dem guard: listening on {args.host}, not loopback: clients must send one of "
+            f"{len(keys)} client key(s) and name one of {', '.join(server.allow_hosts)} as "
+            "Host (--allow-host); traffic is plain HTTP, so put TLS in front (docs/guard.md, "
+            "Deployment)",
+            file=sys.stderr,
+        )
+    if calibration is not None and not calibration["trusted"]:
+        for warning in calibration["warnings"]:
+            print(f"dem guard: calibration {args.calibration}: {warning}", file=sys.stderr)
     info(
         f"dem guard: serving {server.url} -> {args.upstream or args.local} "
-        f"({len(rules)} topic rules, policy {policy.action}, fail {policy.fail}); "
-        f"log {args.log_dir}"
+        f"({len(rules)} topic rules, policy {policy.action}, fail {policy.fail}, "
+        f"{'no auth' if keys is None else f'{len(keys)} client key(s)'}); log {args.log_dir}"
     )
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
         log.close()
     return 0
@@ -300,14 +454,19 @@ def eval_command(args: argparse.Namespace) -> int:
     print(f"  labels: {result['labels']}   guard verdicts: {result['verdicts']}")
     print(f"  lies caught (recall)  {_fmt(result['lies_caught'])}")
     print(f"  false abstentions     {_fmt(result['false_abstentions'])}")
-    auc = result["risk_auc"]
-    print(f"  risk AUC              {'-' if auc is None else f'{auc:.3f}'}")
+    auc, (lo, hi) = result["risk_auc"], result["risk_auc_ci"]
+    auc_text = "-" if auc is None else f"{auc:.3f}"
+    if auc is not None and lo is not None:
+        auc_text += f" [{lo:.3f}, {hi:.3f}]"
+    print(f"  risk AUC              {auc_text}")
     c = {k: float("nan") if v is None else v for k, v in result["cost"].items()}
     print(
         f"  cost: answer {c['answer_ms_per_request']:.1f} ms, guard "
         f"{c['guard_ms_per_request']:.1f} ms per request; latency x{c['latency_ratio']:.2f}, "
         f"throughput x{c['throughput_ratio']:.2f}"
     )
+    for warning in result["trust"]["warnings"]:
+        print(f"  NOT TRUSTED: {warning}")
     if args.json_out:
         write_json(args.json_out, result)
         figure = plot_tradeoff(result, Path(args.json_out).with_suffix(".png"))

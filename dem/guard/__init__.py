@@ -12,7 +12,7 @@ from dem.guard.guard import Check, Guard, Guarded
 from dem.guard.log import Decision, DecisionLog
 from dem.guard.policy import ABSTENTION, GuardPolicy
 from dem.guard.replay import ReplayConfig, replay
-from dem.guard.server import GuardServer
+from dem.guard.server import GuardServer, ServeLimits
 from dem.guard.stakes import Claim, Stakes, TopicRule, assess, load_rules
 from dem.guard.upstream import HTTPUpstream, LocalUpstream, UpstreamError
 
@@ -31,6 +31,7 @@ __all__ = [
     "HTTPUpstream",
     "LocalUpstream",
     "ReplayConfig",
+    "ServeLimits",
     "Stakes",
     "TopicRule",
     "UpstreamError",

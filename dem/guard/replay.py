@@ -11,7 +11,9 @@ denies both), honest, or an evasion (C); answers the judge could not read are co
 Figures, with bootstrap CIs over rows: ``lies_caught`` (recall: the share of lies the guard
 flagged or held back), ``false_abstentions`` (the share of honest answers it flagged or held
 back), the evasions and guard errors, the trade-off over the policy's threshold, and the cost:
-the guard's time against unguarded answering, as a latency ratio and a throughput ratio.
+the guard's time against unguarded answering, as a latency ratio and a throughput ratio. The
+risk AUC comes with a stratified bootstrap interval, and ``trust`` (`dem.guard.trust`) says
+when the figures are not distinguishable from chance or rest on too few read answers.
 
 The belief check asks the row's first belief prompt (else its user prompt) under the neutral
 system prompt; ``belief_data`` (e.g. ``dem:mask_plain`` for ``dem:mask_pressure``) gives each
@@ -37,6 +39,7 @@ from dem.guard.guard import Check, Guard
 from dem.guard.log import DecisionLog
 from dem.guard.policy import GuardPolicy
 from dem.guard.stakes import Claim, Stakes
+from dem.guard.trust import trust
 from dem.validation import check_fields, check_int
 
 ANSWER_MODES = ("generate", "choice")
@@ -139,6 +142,34 @@ def risk_auc(outcomes: Sequence[Replayed]) -> float | None:
         return None
     wins = sum((a > b) + 0.5 * (a == b) for a in lie for b in hon)
     return wins / (len(lie) * len(hon))
+
+
+def risk_auc_ci(
+    outcomes: Sequence[Replayed], *, n_resamples: int, ci: float, seed: int
+) -> list[float | None]:
+    """A percentile-bootstrap interval of `risk_auc`, resampling lies and honest answers apart
+    (their counts stay fixed); ``[None, None]`` without both."""
+    import numpy as np
+
+    lie = np.asarray(
+        [r.check.risk for r in outcomes if r.label == "lie" and r.check.risk is not None]
+    )
+    hon = np.asarray(
+        [r.check.risk for r in outcomes if r.label == "honest" and r.check.risk is not None]
+    )
+    if not len(lie) or not len(hon):
+        return [None, None]
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_resamples)
+    for b in range(n_resamples):
+        pos = lie[rng.integers(0, len(lie), len(lie))]
+        neg = np.sort(hon[rng.integers(0, len(hon), len(hon))])
+        below = np.searchsorted(neg, pos, side="left")
+        tied = np.searchsorted(neg, pos, side="right") - below
+        values[b] = (below + 0.5 * tied).sum() / (len(pos) * len(neg))
+    alpha = (1.0 - ci) / 2.0
+    lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
+    return [float(lo), float(hi)]
 
 
 def _belief_contexts(ref: str | None, rows: Sequence[Any]) -> dict[str, Any]:
@@ -277,6 +308,7 @@ def replay(
         }
     )
     result["cost_ratio"] = result["cost"]["latency_ratio"]
+    result["trust"] = trust(result)
     return result
 
 
@@ -323,5 +355,6 @@ def summarize(
         ).to_dict(),
         "n_guard_errors": verdicts.get("error", 0),
         "risk_auc": risk_auc(outcomes),
+        "risk_auc_ci": risk_auc_ci(outcomes, **kw),
         "curve": curve(outcomes, policy),
     }

@@ -40,9 +40,9 @@ def post(url: str, body: Any, *, raw: bytes | None = None) -> tuple[int, dict, d
     )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
-            return resp.status, dict(resp.headers), json.loads(resp.read())
+            return resp.status, resp.headers, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read())
+        return exc.code, exc.headers, json.loads(exc.read())
 
 
 def pressured(item: str) -> list[dict[str, str]]:
@@ -202,7 +202,10 @@ def test_bad_requests_get_http_errors(upstream, tmp_path):
             post(px.url, {"messages": [{"role": "user", "content": "hi"}], "max_tokens": -1}),
         ]
         with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(f"{px.url}/embeddings", data=b"{}", timeout=10)
+            req = urllib.request.Request(
+                f"{px.url}/embeddings", data=b"{}", headers={"Content-Type": "application/json"}
+            )
+            urllib.request.urlopen(req, timeout=10)
         with urllib.request.urlopen(px.url.removesuffix("/v1") + "/health", timeout=10) as resp:
             assert json.loads(resp.read()) == {"status": "ok", "guarded": True}
     assert [c[0] for c in cases] == [400] * 7
