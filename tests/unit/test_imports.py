@@ -5,7 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "matplotlib", "ray", "submitit")
+HEAVY = (
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "matplotlib",
+    "ray",
+    "submitit",
+    "uvicorn",
+    "starlette",
+)
 
 
 def test_public_packages_import_without_heavy_libraries():
