@@ -340,7 +340,10 @@ def serve_command(args: argparse.Namespace) -> int:
     from dem.guard.upstream import HTTPUpstream, LocalUpstream
     from dem.verbosity import info
 
+    from dem.cli._command import check_output_dir
+
     check_listen(args.host, args.port)
+    check_output_dir("--log-dir", args.log_dir)
     keys = _access(args)
     try:
         limits = ServeLimits(
