@@ -331,6 +331,7 @@ def _upstream_model(url: str, timeout: float) -> str:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from dem.cli._command import check_output_dir
     from dem.errors import ConfigError
     from dem.guard.guard import Guard
     from dem.guard.log import DecisionLog
@@ -339,8 +340,6 @@ def serve_command(args: argparse.Namespace) -> int:
     from dem.guard.trust import check_calibration
     from dem.guard.upstream import HTTPUpstream, LocalUpstream
     from dem.verbosity import info
-
-    from dem.cli._command import check_output_dir
 
     check_listen(args.host, args.port)
     check_output_dir("--log-dir", args.log_dir)
