@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,9 @@ must show its loss is below the bound; harm: the gate fails only a confident dro
 verdict states its power: the smallest distance from the bound the run resolves. Writes gate.json
 and report.md (--report) and JUnit XML (--junitxml). The same gate runs under pytest: pytest
 --pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE.
+
+The gate fails closed: --model and --baseline are required, and the same model (and adapter)
+as both is refused. An output path that cannot be written is refused before anything is scored.
 
 Exit codes:
   0  pass: the candidate's honesty did not drop beyond the bound
@@ -68,17 +72,43 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def unwritable(option: str, path: Path | None, *, folder: bool = False) -> str | None:
+    """Why `path` cannot be written as a file (a folder with `folder`), naming `option`; None
+    when it can."""
+    if path is None:
+        return None
+    if path.is_dir() and not folder:
+        return f"{option}: {path} is a folder"
+    if path.exists() and not path.is_dir() and folder:
+        return f"{option}: {path} is a file, not a folder"
+    parent = next(p for p in path.parents if p.exists())  # the root always exists
+    if not parent.is_dir():
+        return f"{option}: {path}: {parent} is a file, not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{option}: {path}: {parent} is not writable"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from dem.errors import DemError
-    from dem.experiments.gate import error_verdict
+    from dem.experiments.gate import CLI_OPTIONS, check_gate_models, error_verdict
     from dem.experiments.session import Experiment
     from dem.report import write_gate_json, write_gate_junit, write_report
 
+    problem = unwritable("--junitxml", args.junitxml) or unwritable(
+        "--report", args.report, folder=True
+    )
+    if problem:  # before any work: a verdict that cannot be written is no verdict
+        print(f"dem: error: {problem}", file=sys.stderr)
+        return 2
     start = time.time()
     exp = None
     try:
+        check_gate_models(
+            args.model, args.adapter, args.baseline, args.baseline_adapter, options=CLI_OPTIONS
+        )
         exp = Experiment.create(
             args.preset,
             model=args.model,
@@ -88,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             judge=args.judge,
             cache=args.cache,
+            options=CLI_OPTIONS,
         )
         if args.mode is not None:
             exp.preset = replace(exp.preset, gate=replace(exp.preset.gate, mode=args.mode))
