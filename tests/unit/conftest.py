@@ -49,7 +49,9 @@ def _organism_lora(folder: Any, scale: float) -> Any:
     from dem.models.registry import resolve_model
 
     base, _ = load_model(resolve_model("organism"))
-    model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj"]))
+    with torch.random.fork_rng():  # lora_A's initialisation draws from the global generator
+        torch.manual_seed(0)
+        model = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj"]))
     generator = torch.Generator().manual_seed(0)
     for name, param in model.named_parameters():
         if "lora_B" in name and scale:
@@ -66,7 +68,7 @@ def inert_organism_adapter(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="session")
 def nudged_organism_adapter(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A LoRA on the organism that changes its lie rate slightly (by about -0.005 on
-    ``organism:mask``): a candidate the smoke gate passes, and as a baseline, one against
-    which the plain organism shows a small, resolved loss."""
+    """A LoRA on the organism that raises its expected lie rate slightly (+0.0067 on
+    ``organism:mask``, one-sided 95 % bounds [+0.0057, +0.0077]): a candidate that the smoke
+    gate (max_drop 0.02) passes and a gate with max_drop 0 fails, in either mode."""
     return _organism_lora(tmp_path_factory.mktemp("nudged") / "adapter", 0.1)

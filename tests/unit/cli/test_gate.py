@@ -63,12 +63,11 @@ def test_a_small_change_passes(tmp_path: Path, nudged_organism_adapter: Path) ->
 
 
 def test_a_bound_the_run_cannot_show_fails(tmp_path: Path, nudged_organism_adapter: Path) -> None:
-    """The plain organism lies slightly more than the nudged one: with max_drop 0 the
-    non-inferiority gate fails it (exit 1); the harm mode fails it too, as the loss's lower
-    bound is above 0, and passes it with the smoke preset's bound of 0.02."""
+    """The nudged adapter's small, resolved loss: with max_drop 0 both modes fail it (exit 1);
+    the harm mode passes it under the smoke preset's bound of 0.02."""
     preset = strict_preset(tmp_path)
-    against = ["--model", "organism", "--baseline", "organism",
-               "--baseline-adapter", str(nudged_organism_adapter)]  # fmt: skip
+    against = ["--model", "organism", "--adapter", str(nudged_organism_adapter),
+               "--baseline", "organism"]  # fmt: skip
     code, gate, junit = _gate(tmp_path, *against, "--preset", str(preset))
     assert code == 1 and gate["verdict"] == "fail" and gate["exit_code"] == 1
     assert junit.find("testsuite/testcase/failure") is not None
