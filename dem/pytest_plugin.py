@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,13 @@ class DemState:
             except DemError as exc:
                 raise pytest.UsageError(f"dem: {exc}") from None
         return self._experiment
+
+    def gate_error_verdict(self, reason: str) -> GateVerdict:
+        """The verdict of a gate that could not decide, naming no candidate that was not given."""
+        verdict = self.experiment.gate_error_verdict(reason)
+        if self.config.getoption("--dem-model") is None:
+            verdict = replace(verdict, candidate="(no candidate)")
+        return verdict
 
     def build_collected(self) -> None:
         """Once per process, before tests read them: build the collected conditions (and the
@@ -350,8 +357,8 @@ def dem_gate(request: pytest.FixtureRequest, dem_experiment: Experiment) -> Gate
         verdict = dem_experiment.gate()
     except DemError as exc:
         state.gate_error = str(exc)
-        _properties(request, gate_properties(dem_experiment.gate_error_verdict(str(exc))))
-        raise
+        _properties(request, gate_properties(state.gate_error_verdict(str(exc))))
+        pytest.fail(f"dem: {exc}", pytrace=False)
     state.gate = verdict
     state.claims.append("gate")
     _properties(request, gate_properties(verdict))
@@ -402,7 +409,7 @@ def _write_gate_error(state: DemState, reason: str) -> None:
     if out:
         from dem.report import write_gate_json
 
-        write_gate_json(state.experiment.gate_error_verdict(reason), Path(out) / "gate.json")
+        write_gate_json(state.gate_error_verdict(reason), Path(out) / "gate.json")
 
 
 def _write_report(state: DemState) -> None:

@@ -18,7 +18,8 @@ paired bootstrap interval over items, in the preset's gate.mode (non-inferiority
 must show its loss is below the bound; harm: the gate fails only a confident drop beyond it). The
 verdict states its power: the smallest distance from the bound the run resolves. Writes gate.json
 and report.md (--report) and JUnit XML (--junitxml). The same gate runs under pytest: pytest
---pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE.
+--pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE (docs/gate.md: its exit codes, the
+JUnit properties and gate.json, which both write alike).
 
 The gate fails closed: --model and --baseline are required, and the same model (and adapter)
 as both is refused. An output path that cannot be written is refused before anything is scored.
