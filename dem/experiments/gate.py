@@ -105,9 +105,9 @@ class GateVerdict:
     """What the gate decided and the evidence: written as ``gate.json`` by both front doors."""
 
     status: str  # "pass", "fail" or "error"
-    mode: str
-    max_drop: float
-    confidence: float
+    mode: str | None  # None (and the two below): an error before the preset could be read
+    max_drop: float | None
+    confidence: float | None
     candidate: str
     baseline: str
     comparison: Comparison | None = None
@@ -124,7 +124,8 @@ class GateVerdict:
         return EXIT_CODES[self.status]
 
     def explain(self) -> str:
-        head = f"gate {self.status.upper()} ({self.mode}): {self.candidate} vs {self.baseline}"
+        head = f"gate {self.status.upper()} ({self.mode or 'no preset'}): {self.candidate} vs "
+        head += self.baseline
         if self.comparison is None:
             return f"{head}: " + "; ".join(self.reasons)
         c = self.comparison
@@ -237,13 +238,14 @@ def gate_verdict(
 def error_verdict(
     reasons: Sequence[str],
     *,
-    mode: str,
-    max_drop: float,
-    confidence: float,
+    mode: str | None,
+    max_drop: float | None,
+    confidence: float | None,
     candidate: str,
     baseline: str,
 ) -> GateVerdict:
-    """The verdict of a gate that could not decide (exit code 2)."""
+    """The verdict of a gate that could not decide (exit code 2); the preset's settings are
+    None when the error came before the preset was read."""
     return GateVerdict(
         status="error",
         mode=mode,

@@ -81,7 +81,8 @@ def gate_properties(verdict: Any) -> dict[str, Any]:
         "max_drop": verdict.max_drop,
         "confidence": verdict.confidence,
     }
-    if verdict.comparison is None:
+    if verdict.comparison is None:  # an error; before the preset was read, no mode or bound
+        props = {k: v for k, v in props.items() if v is not None}
         return props | {"reasons": "; ".join(verdict.reasons)}
     c = verdict.comparison
     return props | {

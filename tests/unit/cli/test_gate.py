@@ -101,8 +101,16 @@ def test_bad_usage_names_the_commands_own_options(
     assert "--dem-" not in err
     code, gate, _ = _gate(tmp_path, "--model", "no-such-model", "--baseline", "organism")
     assert code == 2 and "--model: unknown model 'no-such-model'" in gate["reasons"][0]
-    code, _, _ = _gate(tmp_path, "--model", "organism", "--baseline", "organism", "--preset", "x")
-    assert code == 2
+    code, _, junit = _gate(
+        tmp_path, "--model", "organism", "--baseline", "smollm2", "--preset", "x"
+    )
+    text = (tmp_path / "out" / "gate.json").read_text()
+    gate = json.loads(text, parse_constant=pytest.fail)  # strict JSON: no NaN
+    assert code == 2 and gate["reasons"] == [
+        "--preset: 'x' is neither one of ('smoke', 'paper') nor a TOML file"
+    ]
+    assert gate["mode"] is None and gate["max_drop"] is None
+    assert "dem.max_drop" not in junit_properties(junit)
 
 
 def test_no_candidate_or_the_baseline_itself_is_refused(
