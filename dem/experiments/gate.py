@@ -140,7 +140,7 @@ class GateVerdict:
         return "\n".join(lines)
 
     def _power(self) -> str:
-        assert self.mde is not None and self.comparison is not None
+        assert self.mde is not None and self.comparison is not None and self.max_drop is not None
         if self.mde == 0.0:  # no spread in the paired differences: nothing to measure power by
             return (
                 f"not measurable: the two models score identically on all "
