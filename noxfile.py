@@ -60,8 +60,8 @@ def gate(session: nox.Session) -> None:
     install(session)
     session.run(
         "pytest",
-        "-m",
-        "gate",
+        "--pyargs",
+        "dem.gate",
         "--junitxml",
         "dem-report/junit.xml",
         "--dem-report",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,7 @@ DEM_FIXTURES = {"dem_experiment", "dem_result", "dem_verdict", "dem_gate"}
 OPTIONS = {
     "--dem-model": "model under test: organism (default), smollm2, a hub id or a folder",
     "--dem-adapter": "a LoRA adapter folder applied on top of --dem-model (gate)",
-    "--dem-baseline": "gate baseline model (default: the preset's model)",
+    "--dem-baseline": "gate baseline model (the gate requires it, as it does --dem-model)",
     "--dem-baseline-adapter": "a LoRA adapter folder applied on top of --dem-baseline (gate)",
     "--dem-preset": "smoke (default) | paper | path to a preset TOML",
     "--dem-backend": "transformers | vllm | openai",
@@ -69,7 +69,7 @@ class DemState:
     built: bool = False
     dispatch_error: str | None = None
     gate: GateVerdict | None = None
-    gate_error: str | None = None
+    gate_error: str | None = None  # the gate could not decide: the run exits with code 2
     run: RunResults | None = None
     report: Path | None = None
     _experiment: Experiment | None = None
@@ -88,6 +88,13 @@ class DemState:
             except DemError as exc:
                 raise pytest.UsageError(f"dem: {exc}") from None
         return self._experiment
+
+    def gate_error_verdict(self, reason: str) -> GateVerdict:
+        """The verdict of a gate that could not decide, naming no candidate that was not given."""
+        verdict = self.experiment.gate_error_verdict(reason)
+        if self.config.getoption("--dem-model") is None:
+            verdict = replace(verdict, candidate="(no candidate)")
+        return verdict
 
     def build_collected(self) -> None:
         """Once per process, before tests read them: build the collected conditions (and the
@@ -141,11 +148,35 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     state = DemState(config)
     config.stash[STATE] = state
+    if config.getoption("xmlpath", None) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(GateClassname(config), "dem-gate-classname")
     if state.used:  # validate now: a bad option is a usage error before any test runs
         share_cores(config)
         state.experiment  # noqa: B018
         if config.getoption("--dem-executor") is not None:
             _check_executor_options(config)
+
+
+class GateClassname:
+    """Under ``pytest --pyargs dem.gate`` the shipped module lies outside the rootdir, its test
+    id has no path, and pytest's JUnit XML gives the gate an empty classname: name it
+    ``dem.gate``, as ``dem gate --junitxml`` does. (A gate inside a suite keeps its own.)"""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes the test case
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        gate = ("dem.claim", "gate") in report.user_properties
+        if not (gate and report.nodeid.startswith("::")):
+            return
+        try:  # the public `record_xml_attribute` does this, but warns under xunit2
+            from _pytest.junitxml import xml_key
+        except ImportError:  # pragma: no cover - a pytest without it keeps its classname
+            return
+        xml = self.config.stash.get(xml_key, None)
+        if xml is not None:
+            xml.node_reporter(report).add_attribute("classname", "dem.gate")
 
 
 def _check_executor_options(config: pytest.Config) -> None:
@@ -183,6 +214,7 @@ def _executor_from_options(config: pytest.Config) -> Executor:
 
 
 def _experiment_from_options(config: pytest.Config) -> Experiment:
+    from dem.experiments.gate import PYTEST_OPTIONS
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
 
@@ -198,6 +230,21 @@ def _experiment_from_options(config: pytest.Config) -> Experiment:
         judge=opt("--dem-judge"),
         seeds=None if seeds is None else parse_seeds(seeds),
         cache=opt("--dem-cache"),
+        options=PYTEST_OPTIONS,
+    )
+
+
+def _check_gate_options(config: pytest.Config) -> None:
+    """The gate's candidate and baseline were named, and differ (`check_gate_models`)."""
+    from dem.experiments.gate import PYTEST_OPTIONS, check_gate_models
+
+    opt = config.getoption
+    check_gate_models(
+        opt("--dem-model"),
+        opt("--dem-adapter"),
+        opt("--dem-baseline"),
+        opt("--dem-baseline-adapter"),
+        options=PYTEST_OPTIONS,
     )
 
 
@@ -246,6 +293,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for c in state.experiment.claim_conditions(params["dem_claim"]):
                 seen.setdefault(c.id, c)
     state.to_build = list(seen.values())
+    if state.gate_selected and not hasattr(config, "workerinput"):
+        try:  # fail closed before anything runs; xdist workers error in `dem_gate` instead
+            _check_gate_options(config)
+        except DemError as exc:
+            _write_gate_error(state, str(exc))
+            raise pytest.UsageError(f"dem: {exc}") from None
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
             if item.get_closest_marker("gpu") and not item.get_closest_marker("xdist_group"):
@@ -280,7 +333,9 @@ def dem_verdict(
     state.build_collected()
     comparison = dem_experiment.claim(dem_claim)
     state.claims.append(dem_claim)
-    _properties(request, {"claim": dem_claim, **_comparison_properties(comparison)})
+    from dem.report.gate import comparison_properties
+
+    _properties(request, {"claim": dem_claim, **comparison_properties(comparison)})
     return comparison
 
 
@@ -288,39 +343,26 @@ def dem_verdict(
 def dem_gate(request: pytest.FixtureRequest, dem_experiment: Experiment) -> GateVerdict:
     """The gate verdict: candidate (--dem-model [+ --dem-adapter]) vs --dem-baseline.
 
-    Judge failures, too few decidable items and unusable adapters raise here, so they are test
-    errors (and the run exits with code 2), never a pass or a fail.
+    No candidate or baseline named, judge failures, too few decidable items and unusable
+    adapters raise here, so they are test errors (and the run exits with code 2), never a pass
+    or a fail. The test's JUnit properties are `dem.report.gate.gate_properties`, as
+    ``dem gate --junitxml`` writes them.
     """
+    from dem.report.gate import gate_properties
+
     state = request.config.stash[STATE]
-    state.build_collected()
     try:
+        _check_gate_options(request.config)
+        state.build_collected()
         verdict = dem_experiment.gate()
     except DemError as exc:
         state.gate_error = str(exc)
-        raise
+        _properties(request, gate_properties(state.gate_error_verdict(str(exc))))
+        pytest.fail(f"dem: {exc}", pytrace=False)
     state.gate = verdict
     state.claims.append("gate")
-    assert verdict.comparison is not None
-    _properties(
-        request,
-        {
-            "claim": "gate",
-            "mode": verdict.mode,
-            "mde": verdict.mde,
-            **_comparison_properties(verdict.comparison),
-        },
-    )
+    _properties(request, gate_properties(verdict))
     return verdict
-
-
-def _comparison_properties(cmp: Comparison) -> dict[str, Any]:
-    return {
-        "effect": cmp.effect,
-        "ci_low": cmp.ci_low,
-        "ci_high": cmp.ci_high,
-        "threshold": cmp.threshold,
-        "passed": cmp.passed,
-    }
 
 
 def _scalars(metrics: Any) -> dict[str, Any]:
@@ -361,14 +403,19 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         mine.gate_error = mine.gate_error or seen.get("gate_error")
 
 
-def _write_report(state: DemState) -> None:
+def _write_gate_error(state: DemState, reason: str) -> None:
+    """With --dem-report, the gate.json of a gate that could not decide (as ``dem gate``)."""
     out = state.config.getoption("--dem-report")
-    if state.gate_error is not None and out:
+    if out:
         from dem.report import write_gate_json
 
-        exp = state.experiment
-        verdict = exp.gate_error_verdict(state.gate_error)
-        write_gate_json(verdict, Path(out) / "gate.json")
+        write_gate_json(state.gate_error_verdict(reason), Path(out) / "gate.json")
+
+
+def _write_report(state: DemState) -> None:
+    out = state.config.getoption("--dem-report")
+    if state.gate_error is not None:
+        _write_gate_error(state, state.gate_error)
     if not (state.conditions or state.claims):
         return
     state.run = state.experiment.collect(state.conditions, state.claims)

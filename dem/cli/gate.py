@@ -6,9 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dem.cli._command import add_command, check_output_dir, check_output_file
+
+if TYPE_CHECKING:
+    from dem.experiments.gate import GateVerdict
 
 DESCRIPTION = """\
 Score a candidate model (optionally with a LoRA adapter) and a baseline on the preset's eval sets
@@ -17,7 +20,11 @@ paired bootstrap interval over items, in the preset's gate.mode (non-inferiority
 must show its loss is below the bound; harm: the gate fails only a confident drop beyond it). The
 verdict states its power: the smallest distance from the bound the run resolves. Writes gate.json
 and report.md (--report) and JUnit XML (--junitxml). The same gate runs under pytest: pytest
---pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE.
+--pyargs dem.gate --dem-model CANDIDATE --dem-baseline BASE (docs/gate.md: its exit codes, the
+JUnit properties and gate.json, which both write alike).
+
+The gate fails closed: --model and --baseline are required, and the same model (and adapter)
+as both is refused. An output path that cannot be written is refused before anything is scored.
 
 Exit codes:
   0  pass: the candidate's honesty did not drop beyond the bound
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from dem.errors import DemError
-    from dem.experiments.gate import error_verdict
+    from dem.experiments.gate import CLI_OPTIONS, check_gate_models
     from dem.experiments.session import Experiment
     from dem.report import write_gate_json, write_gate_junit, write_report
 
@@ -82,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     start = time.time()
     exp = None
     try:
+        check_gate_models(
+            args.model, args.adapter, args.baseline, args.baseline_adapter, options=CLI_OPTIONS
+        )
         exp = Experiment.create(
             args.preset,
             model=args.model,
@@ -91,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             backend=args.backend,
             judge=args.judge,
             cache=args.cache,
+            options=CLI_OPTIONS,
         )
         if args.mode is not None:
             exp.preset = replace(exp.preset, gate=replace(exp.preset.gate, mode=args.mode))
@@ -98,18 +109,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # anything that stops the gate is an error (2), never a fail (1)
         reason = str(exc) if isinstance(exc, DemError) else f"{type(exc).__name__}: {exc}"
         print(f"dem: error: {reason}", file=sys.stderr)
-        verdict = (
-            exp.gate_error_verdict(reason)
-            if exp is not None
-            else error_verdict(
-                [str(exc)],
-                mode=args.mode or "-",
-                max_drop=float("nan"),
-                confidence=float("nan"),
-                candidate=args.model,
-                baseline=args.baseline,
-            )
-        )
+        verdict = exp.gate_error_verdict(reason) if exp is not None else _early_error(args, reason)
     print(verdict.explain())
     if args.junitxml:
         write_gate_junit(verdict, args.junitxml, seconds=time.time() - start)
@@ -121,3 +121,25 @@ def run(args: argparse.Namespace) -> int:
             write_gate_json(verdict, args.report / "gate.json")
         print(f"gate.json: {args.report / 'gate.json'}")
     return verdict.exit_code
+
+
+def _early_error(args: argparse.Namespace, reason: str) -> GateVerdict:
+    """The error verdict of a gate stopped before its `Experiment` existed: the preset's gate
+    settings where the preset reads, null (never NaN) where it does not."""
+    from dem.errors import DemError
+    from dem.experiments.gate import error_verdict
+    from dem.experiments.presets import load_preset
+
+    try:
+        gate = load_preset(args.preset).gate
+        mode, max_drop, confidence = args.mode or gate.mode, gate.max_drop, gate.confidence
+    except DemError:
+        mode, max_drop, confidence = args.mode, None, None
+    return error_verdict(
+        [reason],
+        mode=mode,
+        max_drop=max_drop,
+        confidence=confidence,
+        candidate=args.model + (f"+{args.adapter}" if args.adapter else ""),
+        baseline=args.baseline + (f"+{args.baseline_adapter}" if args.baseline_adapter else ""),
+    )

@@ -13,6 +13,9 @@ resolves with 80 % power at the gate's confidence, ``(z_conf + z_0.80) * SE``. A
 fails a candidate whose true loss is ``max_drop + mde`` four times in five; a non-inferiority gate
 passes one whose true loss is ``max_drop - mde`` four times in five. An ``mde`` above
 ``max_drop`` means the run cannot tell a loss of ``max_drop`` from none.
+
+The gate fails closed: a front door that was given no candidate or no baseline, or the same model
+(and adapter) as both, is refused (`check_gate_models`) before anything is scored.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
 from typing import Any
 
-from dem.errors import DemError
+from dem.errors import ConfigError, DemError
 from dem.report.results import Comparison, ConditionResult
 
 GATE_MODES = ("non-inferiority", "harm")
@@ -35,13 +38,76 @@ class GateError(DemError):
 
 
 @dataclass(frozen=True)
+class OptionNames:
+    """How a front door spells the options that name the gate's models and preset, so that
+    each error names the option the user typed (``--baseline`` for ``dem gate``,
+    ``--dem-baseline`` under pytest)."""
+
+    model: str
+    adapter: str
+    baseline: str
+    baseline_adapter: str
+    preset: str
+
+
+CLI_OPTIONS = OptionNames("--model", "--adapter", "--baseline", "--baseline-adapter", "--preset")
+PYTEST_OPTIONS = OptionNames(
+    "--dem-model", "--dem-adapter", "--dem-baseline", "--dem-baseline-adapter", "--dem-preset"
+)
+
+
+def check_gate_models(
+    model: str | None,
+    adapter: str | None,
+    baseline: str | None,
+    baseline_adapter: str | None,
+    *,
+    options: OptionNames,
+) -> None:
+    """Fail closed before any work: the gate needs a candidate and a baseline that the user
+    named, and they must differ (a model against itself passes whatever it is)."""
+    missing = [
+        name
+        for name, value in ((options.model, model), (options.baseline, baseline))
+        if value is None
+    ]
+    if missing:
+        raise ConfigError(
+            missing[0],
+            f"the gate needs a candidate and a baseline: pass {options.model} CANDIDATE and "
+            f"{options.baseline} BASELINE (nothing is compared by default)",
+        )
+    assert model is not None and baseline is not None
+    if _same(model, baseline) and _same(adapter, baseline_adapter):
+        what = model + (f" with adapter {adapter}" if adapter else ", no adapter")
+        raise ConfigError(
+            options.baseline,
+            f"the candidate and the baseline are the same model ({what}): the gate would "
+            f"compare a model with itself; name the released model as {options.baseline} "
+            f"or the candidate's adapter as {options.adapter}",
+        )
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Whether two model or adapter arguments name the same thing (folders by their real path)."""
+    from pathlib import Path
+
+    if a is None or b is None:
+        return a is b
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.is_dir() and pb.is_dir() and pa.resolve() == pb.resolve()
+
+
+@dataclass(frozen=True)
 class GateVerdict:
     """What the gate decided and the evidence: written as ``gate.json`` by both front doors."""
 
     status: str  # "pass", "fail" or "error"
-    mode: str
-    max_drop: float
-    confidence: float
+    mode: str | None  # None (and the two below): an error before the preset could be read
+    max_drop: float | None
+    confidence: float | None
     candidate: str
     baseline: str
     comparison: Comparison | None = None
@@ -58,7 +124,8 @@ class GateVerdict:
         return EXIT_CODES[self.status]
 
     def explain(self) -> str:
-        head = f"gate {self.status.upper()} ({self.mode}): {self.candidate} vs {self.baseline}"
+        head = f"gate {self.status.upper()} ({self.mode or 'no preset'}): {self.candidate} vs "
+        head += self.baseline
         if self.comparison is None:
             return f"{head}: " + "; ".join(self.reasons)
         c = self.comparison
@@ -69,11 +136,21 @@ class GateVerdict:
             f"  rule: {_rule(self.mode)}",
         ]
         if self.mde is not None:
-            lines.append(
-                f"  power: the run resolves {self.mde:.4f} from max_drop with {POWER:.0%} power"
-                + ("  (UNDERPOWERED: mde > max_drop)" if self.mde > self.max_drop else "")
-            )
+            lines.append(f"  power: {self._power()}")
         return "\n".join(lines)
+
+    def _power(self) -> str:
+        assert self.mde is not None and self.comparison is not None and self.max_drop is not None
+        if self.mde == 0.0:  # no spread in the paired differences: nothing to measure power by
+            return (
+                f"not measurable: the two models score identically on all "
+                f"{self.comparison.n_items} items (no spread between them), so the bounds are "
+                "exactly the loss; are the candidate and the baseline the same weights?"
+            )
+        return (
+            f"a true loss {self.mde:.4f} from max_drop is resolved with {POWER:.0%} power "
+            "(mde)" + ("  (UNDERPOWERED: mde > max_drop)" if self.mde > self.max_drop else "")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -161,13 +238,14 @@ def gate_verdict(
 def error_verdict(
     reasons: Sequence[str],
     *,
-    mode: str,
-    max_drop: float,
-    confidence: float,
+    mode: str | None,
+    max_drop: float | None,
+    confidence: float | None,
     candidate: str,
     baseline: str,
 ) -> GateVerdict:
-    """The verdict of a gate that could not decide (exit code 2)."""
+    """The verdict of a gate that could not decide (exit code 2); the preset's settings are
+    None when the error came before the preset was read."""
     return GateVerdict(
         status="error",
         mode=mode,

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from dem.errors import ConfigError, DemError
 from dem.experiments import analysis
 from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, audit_rows, vanilla
-from dem.experiments.gate import GateVerdict, error_verdict, gate_verdict
+from dem.experiments.gate import (
+    CLI_OPTIONS,
+    GateVerdict,
+    OptionNames,
+    error_verdict,
+    gate_verdict,
+)
 from dem.experiments.presets import Preset, load_preset
 from dem.report.results import Comparison, ConditionResult, RunResults
 
@@ -53,9 +59,16 @@ class Experiment:
         judge: str | None = None,
         seeds: Sequence[int] | None = None,
         cache: str | None = None,
+        options: OptionNames = CLI_OPTIONS,
     ) -> Experiment:
-        """Validate everything cheaply (no model is loaded): bad names fail here."""
-        p = load_preset(preset, model=model, seeds=None if seeds is None else tuple(seeds))
+        """Validate everything cheaply (no model is loaded): bad names fail here, each error
+        naming the option as the front door in use spells it (`options`)."""
+        try:
+            p = load_preset(preset, model=model, seeds=None if seeds is None else tuple(seeds))
+        except ConfigError as exc:
+            if exc.field != "preset":
+                raise
+            raise ConfigError(options.preset, str(exc).removeprefix("preset: ")) from None
         if backend or judge:
             p = replace(
                 p,
@@ -65,14 +78,14 @@ class Experiment:
             )
         from dem.models.registry import check_model_name
 
-        check_model_name(p.model, field="--dem-model")
+        check_model_name(p.model, field=options.model)
         if baseline is not None:
-            check_model_name(baseline, field="--dem-baseline")
+            check_model_name(baseline, field=options.baseline)
         from pathlib import Path
 
         for option, folder in (
-            ("--dem-adapter", adapter),
-            ("--dem-baseline-adapter", baseline_adapter),
+            (options.adapter, adapter),
+            (options.baseline_adapter, baseline_adapter),
         ):
             if folder is not None and not Path(folder).is_dir():
                 raise ConfigError(option, f"{folder} is not a folder")
@@ -249,9 +262,7 @@ class Experiment:
     # -- the release gate ------------------------------------------------------------------
     def gate_results(self) -> tuple[ConditionResult, ConditionResult]:
         """(baseline, candidate) scored on the preset's eval sets, labelled for reports."""
-        base = self.result(
-            vanilla(), model=self.baseline or self.preset.model, adapter=self.baseline_adapter
-        )
+        base = self.result(vanilla(), model=self._gate_baseline(), adapter=self.baseline_adapter)
         cand = self.result(vanilla(), model=self.model, adapter=self.adapter)
         base_label, label = self._gate_labels()
         return (
@@ -259,9 +270,15 @@ class Experiment:
             replace(cand, group="candidate", grid="gate", condition_id="candidate", model=label),
         )
 
+    def _gate_baseline(self) -> str:
+        """The baseline the user named: the gate never compares against a default."""
+        if self.baseline is None:
+            raise ConfigError("baseline", "the gate needs a baseline model; none was named")
+        return self.baseline
+
     def _gate_labels(self) -> tuple[str, str]:
         """(baseline, candidate) as reports name them: ``model+adapter``."""
-        base = self.baseline or self.preset.model
+        base = self.baseline or "(no baseline)"
         return (
             base + (f"+{self.baseline_adapter}" if self.baseline_adapter else ""),
             self.model + (f"+{self.adapter}" if self.adapter else ""),
@@ -323,7 +340,7 @@ class Experiment:
 
     def gate_tasks(self) -> list[ConditionTask]:
         """The two builds the gate reads: the baseline and the candidate (each + adapter)."""
-        baseline = self.baseline or self.preset.model
+        baseline = self._gate_baseline()
         return [
             self.task(vanilla(), model=baseline, adapter=self.baseline_adapter),
             self.task(vanilla(), model=self.model, adapter=self.adapter),

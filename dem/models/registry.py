@@ -140,11 +140,15 @@ def _is_hub_id(name: str) -> bool:
 
 
 def _unknown(name: str, configured: dict[str, ModelSpec], field: str = "model") -> ConfigError:
-    known = ", ".join([*BUILTIN, *configured])
+    import difflib
+
+    names = [*BUILTIN, *configured]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
     return ConfigError(
         field,
-        f"unknown model {name!r}: name one of {known}, a local model folder, or a hub id "
-        "such as org/name",
+        f"unknown model {name!r}{hint}: name one of {', '.join(names)}, a local model folder, "
+        "or a hub id such as org/name",
     )
 
 

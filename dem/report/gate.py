@@ -1,8 +1,9 @@
 """The gate's outputs for CI systems: ``gate.json`` and a JUnit XML file.
 
-Both front doors write the same ``gate.json`` (`write_gate_json`); ``dem gate`` writes its own
-JUnit XML (`write_gate_junit`, one test case with ``dem.*`` properties, a failure on a fail and
-an error on an error), the shape pytest's ``--junitxml`` gives the pytest gate.
+Both front doors write the same ``gate.json`` (`write_gate_json`) and the same ``dem.*`` JUnit
+properties (`gate_properties`). ``dem gate`` writes its own JUnit XML (`write_gate_junit`, one
+test case with classname ``dem.gate``, a failure on a fail and an error on an error), the shape
+pytest's ``--junitxml`` gives the pytest gate.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def write_gate_junit(verdict: Any, path: str | Path, *, seconds: float = 0.0) ->
     case = ET.SubElement(suite, "testcase", classname="dem.gate", name=TEST_NAME)
     case.set("time", f"{seconds:.3f}")
     props = ET.SubElement(case, "properties")
-    for key, value in _properties(verdict).items():
+    for key, value in gate_properties(verdict).items():
         ET.SubElement(props, "property", name=f"dem.{key}", value=str(value))
     if verdict.status == "fail":
         ET.SubElement(case, "failure", message="honesty dropped").text = verdict.explain()
@@ -54,16 +55,42 @@ def write_gate_junit(verdict: Any, path: str | Path, *, seconds: float = 0.0) ->
     return path
 
 
-def _properties(verdict: Any) -> dict[str, Any]:
-    props: dict[str, Any] = {"verdict": verdict.status, "mode": verdict.mode}
-    if verdict.comparison is not None:
-        c = verdict.comparison
-        props |= {
-            "effect": c.effect,
-            "ci_low": c.ci_low,
-            "ci_high": c.ci_high,
-            "threshold": c.threshold,
-            "n_items": c.n_items,
-            "mde": verdict.mde,
-        }
-    return props
+def comparison_properties(cmp: Any) -> dict[str, Any]:
+    """A `dem.report.results.Comparison` as JUnit properties (without the ``dem.`` prefix)."""
+    return {
+        "effect": cmp.effect,
+        "ci_low": cmp.ci_low,
+        "ci_high": cmp.ci_high,
+        "threshold": cmp.threshold,
+        "passed": cmp.passed,
+        "n_items": cmp.n_items,
+        "n_seeds": cmp.n_seeds,
+    }
+
+
+def gate_properties(verdict: Any) -> dict[str, Any]:
+    """A `dem.experiments.gate.GateVerdict` as the JUnit properties both front doors write
+    (without the ``dem.`` prefix): the verdict, the models, the mode and bound, and, when the
+    gate decided, the loss with its one-sided bounds, the item and seed counts and the power."""
+    props: dict[str, Any] = {
+        "claim": "gate",
+        "verdict": verdict.status,
+        "candidate": verdict.candidate,
+        "baseline": verdict.baseline,
+        "mode": verdict.mode,
+        "max_drop": verdict.max_drop,
+        "confidence": verdict.confidence,
+    }
+    if verdict.comparison is None:  # an error; before the preset was read, no mode or bound
+        props = {k: v for k, v in props.items() if v is not None}
+        return props | {"reasons": "; ".join(verdict.reasons)}
+    c = verdict.comparison
+    return props | {
+        "metric": c.metric,
+        "effect": c.effect,
+        "ci_low": c.ci_low,
+        "ci_high": c.ci_high,
+        "n_items": c.n_items,
+        "n_seeds": c.n_seeds,
+        "mde": verdict.mde,
+    }

@@ -51,10 +51,10 @@ def test_unknown_preset_and_model_are_usage_errors(pytester):
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest("--dem-preset", "nope", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*dem: preset*neither one of*"])
+    result.stderr.fnmatch_lines(["*dem: --dem-preset: *neither one of*"])
     result = pytester.runpytest("--dem-model", "no-such-model", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown model 'no-such-model'*"])
+    result.stderr.fnmatch_lines(["*dem: --dem-model: unknown model 'no-such-model'*"])
 
 
 def test_mix_ratio_grid_runs_reports_and_resumes(pytester, tiny, tmp_path):

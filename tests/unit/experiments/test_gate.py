@@ -1,4 +1,5 @@
-"""The gate's verdict (dem.experiments.gate): both modes, its power, and what is an error."""
+"""The gate's verdict (dem.experiments.gate): both modes, its power, what is an error, and the
+checks that make it fail closed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,14 @@ import random
 
 import pytest
 
-from dem.experiments.gate import GateError, gate_verdict
+from dem.errors import ConfigError
+from dem.experiments.gate import (
+    CLI_OPTIONS,
+    PYTEST_OPTIONS,
+    GateError,
+    check_gate_models,
+    gate_verdict,
+)
 from dem.report.results import ConditionResult
 
 
@@ -70,3 +78,32 @@ def test_judge_errors_and_too_few_items_are_errors_not_verdicts() -> None:
         _verdict(base, _result("cand", 0.2, 50, errors=3))
     with pytest.raises(GateError, match="only 50 items were decided"):
         _verdict(base, _result("cand", 0.2, 50), min_decidable=100)
+
+
+def test_identical_scores_say_their_power_cannot_be_measured() -> None:
+    """Two models that score alike on every item: no spread, so no "resolves 0.0000"."""
+    base = _result("base", 0.2, 100)
+    verdict = _verdict(base, _result("cand", 0.2, 100))
+    assert verdict.passed and verdict.mde == 0.0
+    text = verdict.explain()
+    assert "power: not measurable: the two models score identically on all 100 items" in text
+    assert "resolve" not in text
+
+
+@pytest.mark.parametrize("options", [CLI_OPTIONS, PYTEST_OPTIONS], ids=["cli", "pytest"])
+def test_the_gate_fails_closed_naming_the_front_doors_options(tmp_path, options) -> None:
+    with pytest.raises(ConfigError, match=f"^{options.model}: the gate needs a candidate"):
+        check_gate_models(None, None, "organism", None, options=options)
+    with pytest.raises(ConfigError, match=f"^{options.baseline}: the gate needs a candidate"):
+        check_gate_models("organism", None, None, None, options=options)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    for same in (
+        ("organism", None, "organism", None),
+        ("organism", str(adapter), "organism", f"{tmp_path}/./adapter"),  # one folder, two names
+        (str(tmp_path), None, f"{adapter}/..", None),
+    ):
+        with pytest.raises(ConfigError, match=f"^{options.baseline}: the candidate and the base"):
+            check_gate_models(*same, options=options)
+    check_gate_models("organism", str(adapter), "organism", None, options=options)  # an adapter
+    check_gate_models("organism", None, "smollm2", None, options=options)
