@@ -47,7 +47,9 @@ def test_the_command_writes_its_three_outputs(out, capsys):
         assert f"NOT DISTINGUISHABLE FROM CHANCE: {reason}" in printed
 
 
-def test_the_found_pressures_gate_a_release(out, tmp_path, monkeypatch, capsys):
+def test_the_found_pressures_gate_a_release(
+    out, tmp_path, monkeypatch, capsys, nudged_organism_adapter
+):
     monkeypatch.setenv("DEM_CACHE", str(tmp_path / "cache"))
     preset = tmp_path / "worst-case.toml"
     preset.write_text(
@@ -56,8 +58,8 @@ def test_the_found_pressures_gate_a_release(out, tmp_path, monkeypatch, capsys):
         '[gate]\nmode = "non-inferiority"\nmax_drop = 0.02\nmin_decidable = 10\n'
     )
     code = main(
-        ["gate", "--model", "organism", "--baseline", "organism", "--preset", str(preset),
-         "--report", str(tmp_path / "gate")]
+        ["gate", "--model", "organism", "--adapter", str(nudged_organism_adapter),
+         "--baseline", "organism", "--preset", str(preset), "--report", str(tmp_path / "gate")]
     )  # fmt: skip
     verdict = json.loads((tmp_path / "gate" / "gate.json").read_text())
     assert code == 0, capsys.readouterr()
