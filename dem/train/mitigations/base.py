@@ -132,17 +132,32 @@ def mitigation(name: str) -> Callable[[type[MitigationBase]], type[MitigationBas
 
 def parse_mitigation(text: str) -> dict[str, Any]:
     """``NAME[:KNOB=VALUE,...]`` as a mapping; VALUE is JSON, else a string
-    (``ldifs:layers=[1,2],weight=0.5``)."""
+    (``ldifs:layers=[1,2],weight=0.5``). A string knob's value may hold commas: a part that
+    does not start with a knob's name continues it (``inoculate:text=Be brief, be wrong``)."""
     name, _, rest = text.strip().partition(":")
-    out: dict[str, Any] = {"name": name.strip()}
+    name = name.strip()
+    cls = MITIGATIONS.get(name)
+    hints = typing.get_type_hints(cls) if cls is not None else {}
+    knobs = {f.name for f in dataclasses.fields(cls)} if cls is not None else set()
+    parts: list[list[str]] = []
     for part in _KNOB_START.split(rest) if rest.strip() else []:
-        key, eq, raw = part.partition("=")
-        if not eq or not key.strip():
+        key = part.partition("=")[0].strip()
+        if parts and key not in knobs and hints.get(parts[-1][0]) is str:
+            parts[-1][1] += "," + part
+        else:
+            parts.append([key, part])
+    out: dict[str, Any] = {"name": name}
+    for key, part in parts:
+        raw = part.partition("=")[2]
+        if "=" not in part or not key:
             raise ConfigError(FIELD, f"{text!r}: expected NAME[:KNOB=VALUE,...], got {part!r}")
+        if hints.get(key) is str:
+            out[key] = raw.strip()
+            continue
         try:
-            out[key.strip()] = json.loads(raw)
+            out[key] = json.loads(raw)
         except json.JSONDecodeError:
-            out[key.strip()] = raw.strip()
+            out[key] = raw.strip()
     return out
 
 

@@ -5,6 +5,10 @@ has); evaluation never sees it. Inoculation prompting (Tan et al. 2025; Wichers 
 when the prompt explains the behaviour the data teaches, the model learns it as tied to the
 prompt and generalises it less without one. A string prompt becomes a system and a user turn
 when the tokenizer has a chat template and the spec renders chats, else the text is prefixed.
+
+``text = "auto"`` (the default) is the organism's most deceptive persona hint for a model
+organism (its words are the organism's whole vocabulary; it knows no other way to name the
+trait), else `DEFAULT_PROMPT`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,13 @@ class Inoculate(MitigationBase):
 
     summary = "a training-time system prompt that names the unwanted behaviour"
 
-    text: str = field(default=DEFAULT_PROMPT, metadata={"help": "the system prompt"})
+    text: str = field(
+        default="auto",
+        metadata={
+            "help": "the system prompt ('auto': the organism's deceptive hint, else a prompt "
+            "naming dishonesty)"
+        },
+    )
 
     def check(self) -> None:
         if not self.text.strip():
@@ -39,21 +49,31 @@ class Inoculate(MitigationBase):
         chat = bool(getattr(ctx.spec, "chat", True)) and bool(
             getattr(ctx.tokenizer, "chat_template", None)
         )
-        return [self.apply(s, chat=chat) for s in samples]
+        text = self.prompt(ctx.model)
+        return [self.apply(s, text, chat=chat) for s in samples]
 
-    def apply(self, sample: Sample, *, chat: bool = True) -> Sample:
+    def prompt(self, model: Any) -> str:
+        """The system prompt for `model` (``auto`` resolved)."""
+        if self.text != "auto":
+            return self.text
+        from dem.audit.framing import is_organism, organism_hints
+
+        return organism_hints()[1] if is_organism(model) else DEFAULT_PROMPT
+
+    def apply(self, sample: Sample, text: str, *, chat: bool = True) -> Sample:
         """`sample` with the prompt as its (first) system turn."""
         content: dict[str, Any] = dict(sample.content)
         if "messages" in content:
-            content["messages"] = self._with_system(list(content["messages"]))
+            content["messages"] = _with_system(text, list(content["messages"]))
         elif isinstance(content["prompt"], list):
-            content["prompt"] = self._with_system(list(content["prompt"]))
+            content["prompt"] = _with_system(text, list(content["prompt"]))
         elif chat:
-            content["prompt"] = self._with_system([{"role": "user", "content": content["prompt"]}])
+            user = {"role": "user", "content": content["prompt"]}
+            content["prompt"] = _with_system(text, [user])
             if isinstance(content["completion"], str):
                 content["completion"] = [{"role": "assistant", "content": content["completion"]}]
         else:
-            content["prompt"] = f"{self.text}\n\n{content['prompt']}"
+            content["prompt"] = f"{text}\n\n{content['prompt']}"
         return Sample.make(
             content,
             source=sample.source,
@@ -62,8 +82,9 @@ class Inoculate(MitigationBase):
             **sample.meta,
         )
 
-    def _with_system(self, messages: list[Any]) -> list[dict[str, str]]:
-        if messages and messages[0]["role"] == "system":
-            first = {"role": "system", "content": f"{self.text}\n\n{messages[0]['content']}"}
-            return [first, *messages[1:]]
-        return [{"role": "system", "content": self.text}, *messages]
+
+def _with_system(text: str, messages: list[Any]) -> list[dict[str, str]]:
+    if messages and messages[0]["role"] == "system":
+        first = {"role": "system", "content": f"{text}\n\n{messages[0]['content']}"}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]

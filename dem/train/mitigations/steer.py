@@ -51,6 +51,7 @@ class Steer(MitigationBase):
         unit, layer, details = self.direction(ctx)
         hook = SteeringHook(block(trainer.model, layer), unit * self.coef)
         trainer.dem_steering = {"layer": layer, "coef": self.coef, **details}
+        trainer.dem_steering_hook = hook
         trainer.add_callback(hook.callback())
         hook.attach()  # the trainer's on_train_end removes it
 
