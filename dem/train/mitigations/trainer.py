@@ -5,7 +5,8 @@ an SFT trainer whose loss adds the mitigations' terms.
 mitigations' `prepare` to the samples, builds the trainer, then lets each `install` its hooks.
 `mitigated_sft_trainer_class` computes the loss from the model's own logits (the ``logits`` LM
 head), runs the base model (the adapter disabled, no gradients) on the same batch when a term
-needs it, and adds each term, logged as ``mitigation/NAME``.
+needs it, and adds each term (a mean over the micro-batch's tokens, averaged over the
+micro-batches of an optimizer step), logged as ``mitigation/NAME``.
 """
 
 from __future__ import annotations
@@ -78,10 +79,25 @@ def mitigated_sft_trainer_class() -> type:
             with torch.no_grad(), self.accelerator.unwrap_model(model).disable_adapter():
                 base = model(**base_inputs, use_cache=False, output_hidden_states=hidden)
             mode = "train" if model.training else "eval"
+            steps = self._dem_accumulation(num_items_in_batch) if model.training else 1
             for m in terms:
                 term = m.loss(outputs, base, inputs)
                 self._metrics[mode][f"mitigation/{m.name}"].append(float(term.detach()))
-                loss = loss + term
+                loss = loss + term / steps
             return (loss, outputs) if return_outputs else loss
+
+        def _dem_accumulation(self, num_items_in_batch: Any) -> int:
+            """The divisor that makes a term a mean over an optimizer step's micro-batches:
+            the accumulation steps where the trainer leaves the loss undivided, as it does
+            for a loss already normalised by ``num_items_in_batch`` (transformers 5)."""
+            scaled = (
+                self.loss_is_scaled_for_ga
+                if getattr(self, "loss_is_scaled_for_ga", None) is not None
+                else (
+                    (self.model_accepts_loss_kwargs and num_items_in_batch is not None)
+                    or self.compute_loss_func is not None
+                )
+            )
+            return int(getattr(self, "current_gradient_accumulation_steps", 1)) if scaled else 1
 
     return MitigatedSFTTrainer
