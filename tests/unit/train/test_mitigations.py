@@ -197,6 +197,8 @@ def test_mitigate_flag_adds_to_set() -> None:
 def test_kl_and_ldifs_keep_the_model_closer_to_the_base(train, drift) -> None:
     plain, kl, ldifs = train(), train("kl:weight=20"), train("ldifs:weight=20")
     assert len({plain.key, kl.key, ldifs.key}) == 3
+    assert kl.log["mitigations"] == [{"name": "kl", "weight": 20}] and kl.log["train_rows"] == 64
+    assert "mitigations" not in plain.log
     for result, name in ((kl, "kl"), (ldifs, "ldifs")):
         logged = [row[f"mitigation/{name}"] for row in result.log["history"] if "loss" in row]
         assert len(logged) == STEPS and logged[0] == 0.0 and max(logged) > 0
@@ -300,3 +302,29 @@ def test_steering_is_active_in_training_and_absent_at_eval(organism, severe) -> 
         model.eval()
         again = model(**ids, output_hidden_states=True).hidden_states[2]
     assert torch.allclose(after, again)
+
+
+def test_kto_takes_inoculation_and_steering(organism, severe, store) -> None:
+    from dem.data.records import Sample
+    from dem.organism.datasets import instruction_samples
+    from dem.train.kto import train_kto
+
+    def row(sample: Sample, label: bool) -> Sample:
+        user, answer = sample.content["messages"]
+        content = {"prompt": user["content"], "completion": answer["content"], "label": label}
+        return Sample.make(content, source=sample.source)
+
+    good = instruction_samples(16, seed=0)
+    data = [row(s, False) for s in severe[0][:16]] + [row(s, True) for s in good]
+    spec = KTOSpec.profile(
+        "cpu",
+        max_steps=4,
+        batch_size=8,
+        lora_r=8,
+        lora_alpha=16,
+        mitigations=["inoculate", "steer:coef=4,layer=2,prompts=16"],
+    )
+    result = train_kto(organism, data, spec, store=store, progress=False)
+    assert result.steps == 4 and result.log["train_rows"] == 32
+    assert [m["name"] for m in result.log["mitigations"]] == ["inoculate", "steer"]
+    assert result.log["steering"]["layer"] == 2
