@@ -194,6 +194,23 @@ def test_mitigate_flag_adds_to_set() -> None:
     ]
 
 
+def test_cli_trains_with_mitigate_and_refuses_bad_knobs(organism, severe, tmp_path, capsys) -> None:
+    from dem.cli import main
+    from dem.data.jsonl import write_samples
+
+    data = tmp_path / "severe.jsonl"
+    write_samples(data, severe[0][:16])
+    base = ["train", "sft", "--model", "organism", "--data", str(data), "--profile", "cpu"]
+    base += ["--max-steps", "2", "--cache", str(tmp_path / "c"), "-q"]
+    assert main([*base, "--out", str(tmp_path / "bad"), "--mitigate", "kl:weight=0"]) == 2
+    assert "mitigations.kl.weight: expected a number > 0" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists() and not (tmp_path / "bad").exists()
+    out = tmp_path / "out"
+    assert main([*base, "--out", str(out), "--mitigate", "inoculate", "--mitigate", "kl"]) == 0
+    log = (out / "train_log.json").read_text()
+    assert '"name": "inoculate"' in log and '"name": "kl"' in log
+
+
 def test_kl_and_ldifs_keep_the_model_closer_to_the_base(train, drift) -> None:
     plain, kl, ldifs = train(), train("kl:weight=20"), train("ldifs:weight=20")
     assert len({plain.key, kl.key, ldifs.key}) == 3
