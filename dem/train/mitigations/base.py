@@ -84,6 +84,8 @@ class MitigationBase:
                 value = tuple(value)
                 object.__setattr__(self, f.name, value)
             check_type(self.knob(f.name), value, hints[f.name])
+            if hints[f.name] is float:  # 1 and 1.0 are one setting, so one cache key
+                object.__setattr__(self, f.name, float(value))
         self.check()
 
     def check(self) -> None:

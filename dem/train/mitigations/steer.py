@@ -67,8 +67,8 @@ class Steer(MitigationBase):
             persona_prompts=self.prompts, persona_layer=self.layer, seed=ctx.spec.seed
         )
         ref = ReferenceModel(ctx.model, config)
-        samples = getattr(ctx, "samples", None) or []
-        unit, layer, details = PersonaDetector(ref).direction([sample_pair(s) for s in samples])
+        pairs = [sample_pair(s) for s in ctx.samples]
+        unit, layer, details = PersonaDetector(ref).direction(pairs)
         if layer < 1:
             raise ConfigError(self.knob("layer"), "the persona code chose the embeddings")
         return torch.tensor(unit, dtype=torch.float32), layer, details

@@ -115,8 +115,9 @@ def test_unmitigated_key_is_unchanged() -> None:
 
 def test_key_follows_the_settings() -> None:
     kl1 = SPEC.replace(mitigations=["kl:weight=1"])
-    assert kl1.to_dict()["mitigations"] == [{"name": "kl", "weight": 1}]
-    assert kl1 == SPEC.replace(mitigations=[{"name": "kl", "weight": 1.0}])
+    assert kl1.to_dict()["mitigations"] == [{"name": "kl", "weight": 1.0}]
+    same = SPEC.replace(mitigations=[{"name": "kl", "weight": 1.0}])
+    assert repr(same.to_dict()) == repr(kl1.to_dict())  # 1 and 1.0: one key
     dicts = [
         SPEC.to_dict(),
         kl1.to_dict(),
