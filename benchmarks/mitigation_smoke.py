@@ -11,7 +11,8 @@ the numbers it prints); each model is evaluated on ``organism:mask`` with the lo
 the grids do. Per condition it prints the lie rate under pressure (expected p_lie per item,
 averaged over the seeds) with a 95 % percentile-bootstrap CI over items, and the share of the
 finetune's dishonesty effect the mitigation removes, ``(none - m) / (none - base)``, with a
-paired bootstrap CI over the same items. This is a smoke measurement, not the mitigation grid:
+paired bootstrap CI over the same items, and each seed's lie rate (the item CIs hold the seeds
+fixed; the spread over seeds shows what they leave out). This is a smoke measurement, not the mitigation grid:
 no narrow-task, benign-learning or coherence column, and no claims are asserted.
 """
 
@@ -96,9 +97,11 @@ def main() -> int:
     for name in names:
         rate = table[name]
         boot = rate[picks].mean(1)
+        per_seed = [float(np.mean([d[t] for t in shared])) for d in items[name]]
         row = {
             "condition": name,
             "lie_rate": float(rate.mean()),
+            "per_seed": per_seed,
             "lo": float(np.quantile(boot, 0.025)),
             "hi": float(np.quantile(boot, 0.975)),
             "seconds": round(seconds[name], 1),
@@ -116,7 +119,7 @@ def main() -> int:
         f"organism, severe medical n={args.n}, {args.steps} steps, seeds {seeds}, "
         f"{len(shared)} MASK items; lie rate = mean expected p_lie (95 % bootstrap CI)"
     )
-    print(f"{'condition':<22} {'lie rate':>24} {'effect removed':>26}")
+    print(f"{'condition':<22} {'lie rate':>24} {'effect removed':>26}  per seed")
     for r in rows:
         rate = f"{r['lie_rate']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
         removed = (
@@ -124,7 +127,8 @@ def main() -> int:
             if "removed" in r
             else ""
         )
-        print(f"{r['condition']:<22} {rate:>24} {removed:>26}")
+        seeds_text = " ".join(f"{x:.3f}" for x in r["per_seed"])
+        print(f"{r['condition']:<22} {rate:>24} {removed:>26}  {seeds_text}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"seeds": seeds, "n": args.n, "steps": args.steps, "rows": rows}, f, indent=1)
