@@ -12,8 +12,8 @@ the grids do. Per condition it prints the lie rate under pressure (expected p_li
 averaged over the seeds) with a 95 % percentile-bootstrap CI over items, and the share of the
 finetune's dishonesty effect the mitigation removes, ``(none - m) / (none - base)``, with a
 paired bootstrap CI over the same items, and each seed's lie rate (the item CIs hold the seeds
-fixed; the spread over seeds shows what they leave out). This is a smoke measurement, not the mitigation grid:
-no narrow-task, benign-learning or coherence column, and no claims are asserted.
+fixed; the spread over seeds shows what they leave out). This is a smoke measurement, not the
+mitigation grid: no narrow-task, benign-learning or coherence column, and no claims asserted.
 """
 
 from __future__ import annotations
