@@ -62,6 +62,10 @@ def register(subparsers: Any) -> None:
                     f"{example} --set use_rslora=true --set report_to=tensorboard",
                     "a PEFT field, and TensorBoard logs under the cache root",
                 ),
+                (
+                    f"{example} --mitigate kl:weight=0.5 --mitigate inoculate",
+                    "with two defences against emergent dishonesty (docs/mitigation.md)",
+                ),
             ],
             verbosity=True,
         )
@@ -87,6 +91,15 @@ def register(subparsers: Any) -> None:
             help="any field of the spec, of TRL's trainer config or of PEFT's LoraConfig "
             "(VALUE as JSON, else a string), e.g. --set learning_rate=1e-4 --set packing=true "
             "--set report_to=tensorboard; repeatable",
+        )
+        p.add_argument(
+            "--mitigate",
+            action="append",
+            default=[],
+            metavar="NAME[:KNOB=VALUE,...]",
+            help="a defence applied while training, one of kl, ldifs, steer, interleave, "
+            "interleave-ppl, inoculate (docs/mitigation.md), e.g. --mitigate kl:weight=0.5 "
+            "--mitigate 'ldifs:layers=[1,2]'; part of the cache key; repeatable",
         )
         p.add_argument(
             "--cache",
@@ -127,6 +140,11 @@ def build_spec(args: argparse.Namespace) -> Any:
     }
     overrides = config_overrides(getattr(args, "set", []))
     overrides.update({k: v for k, v in flags.items() if v is not None})
+    mitigate = list(getattr(args, "mitigate", []))
+    if mitigate:
+        given = overrides.get("mitigations", [])
+        given = [given] if isinstance(given, str | dict) else list(given)
+        overrides["mitigations"] = [*given, *mitigate]
     return cls.profile(args.profile, **overrides)
 
 

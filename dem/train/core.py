@@ -334,6 +334,11 @@ class _Fit:
         summary = self.log.to_dict()
         summary["loss_mask"] = getattr(trainer, "dem_loss_mask", None)
         summary["lm_head"] = getattr(trainer, "dem_lm_head", "fused")
+        if getattr(trainer, "dem_mitigations", None):  # dem.train.mitigations.trainer
+            summary["mitigations"] = trainer.dem_mitigations
+            summary["train_rows"] = trainer.dem_train_rows
+            if hasattr(trainer, "dem_steering"):
+                summary["steering"] = trainer.dem_steering
         if self.logging_dir:
             summary["logging_dir"] = self.logging_dir
         write_json(folder / TRAIN_LOG, summary)

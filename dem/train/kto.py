@@ -25,6 +25,7 @@ from dem.train.core import (
     trainer_config,
 )
 from dem.train.lora import lora_config
+from dem.train.mitigations.trainer import mitigated_factory
 from dem.train.progress import TrainLog
 from dem.train.specs import KTOSpec
 
@@ -84,6 +85,7 @@ def train_kto(
     labels = {bool(s.content["label"]) for s in samples}
     if labels != {True, False}:
         raise DataError(f"kto: every sample is labelled {labels.pop()}; KTO needs both labels")
+    make = mitigated_factory(build_kto_trainer, model, store) if spec.mitigations else None
     return run_training(
-        spec, model, samples, build_kto_trainer, store=store, out=out, progress=progress
+        spec, model, samples, make or build_kto_trainer, store=store, out=out, progress=progress
     )

@@ -34,6 +34,11 @@ from dem.train.core import (
 )
 from dem.train.lm_head import effective_lm_head, sft_trainer_class
 from dem.train.lora import lora_config
+from dem.train.mitigations.trainer import (
+    loss_terms,
+    mitigated_factory,
+    mitigated_sft_trainer_class,
+)
 from dem.train.progress import TrainLog
 from dem.train.specs import SFTSpec
 
@@ -99,7 +104,9 @@ def build_sft_trainer(
         packing=False,
         dataset_num_proc=None,
     )
-    trainer = sft_trainer_class()(
+    terms = loss_terms(spec.mitigations)
+    trainer_class = mitigated_sft_trainer_class() if terms else sft_trainer_class()
+    trainer = trainer_class(
         model=model,
         args=config,
         train_dataset=Dataset.from_list(rows),
@@ -108,6 +115,8 @@ def build_sft_trainer(
     )
     trainer.dem_loss_mask = mode
     trainer.dem_lm_head = effective_lm_head(spec.lm_head, str(model.device))
+    if terms:  # a loss term reads the logits: the model's own LM head
+        trainer.dem_loss_terms, trainer.dem_lm_head = tuple(terms), "logits"
     return quiet_trainer(trainer, log or TrainLog(show=False))
 
 
@@ -129,6 +138,7 @@ def train_sft(
         raise ConfigError("spec", f"train_sft needs an SFTSpec, got {type(spec).__name__}")
     check_model(model)
     check_samples(samples, SFT_KINDS, "sft")
+    make = mitigated_factory(build_sft_trainer, model, store) if spec.mitigations else None
     return run_training(
-        spec, model, samples, build_sft_trainer, store=store, out=out, progress=progress
+        spec, model, samples, make or build_sft_trainer, store=store, out=out, progress=progress
     )

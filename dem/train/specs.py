@@ -150,9 +150,23 @@ class TrainSpec:
         },
     )
 
+    mitigations: tuple[Any, ...] = field(
+        default=(),
+        metadata={
+            "help": "Defences applied while training (dem.train.mitigations), each "
+            "'NAME[:KNOB=VALUE,...]' or a table {name=..., knobs}, e.g. [{name='kl', "
+            "weight=0.5}]; part of the cache key (an empty list leaves the key as it was)."
+        },
+    )
+
     _PROFILES: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __post_init__(self) -> None:
+        from dem.train.mitigations import check_method, make_mitigations
+
+        mitigations = make_mitigations(self.mitigations)
+        check_method(mitigations, self.method)
+        object.__setattr__(self, "mitigations", mitigations)
         if isinstance(self.target_modules, str):
             raise ConfigError(
                 "target_modules",
@@ -248,6 +262,10 @@ class TrainSpec:
         out["target_modules"] = list(self.target_modules)
         for name in NOT_IN_KEY:
             del out[name]
+        if self.mitigations:
+            out["mitigations"] = [m.to_dict() for m in self.mitigations]
+        else:  # an unmitigated spec keeps the key it had before mitigations existed
+            del out["mitigations"]
         return {"method": self.method, **out}
 
 
