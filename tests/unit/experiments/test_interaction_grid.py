@@ -62,7 +62,7 @@ def test_grid_scores_mask_and_deceptionbench(experiment, tmp_path):
     assert "interaction-sft-100pct-below-unbiased" in names
     report = write_report(run, tmp_path)
     text = report.read_text()
-    assert "deception_rate" in text and "interaction.png" in text
+    assert "deception rate" in text and "interaction.png" in text
     assert (tmp_path / "interaction.png").stat().st_size > 10_000
 
 

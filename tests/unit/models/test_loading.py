@@ -110,6 +110,6 @@ def test_the_gate_refuses_an_unreachable_hub_id_before_the_baseline_runs(tmp_pat
     elapsed = time.perf_counter() - start
     assert proc.returncode == 2, proc.stderr
     first = proc.stderr.splitlines()[0]
-    assert first.startswith("dem: error: --dem-baseline: someorg/released is not in the local")
+    assert first.startswith("dem: error: --baseline: someorg/released is not in the local")
     assert elapsed < 5, f"took {elapsed:.1f} s"
     assert not (tmp_path / "cache" / "artifacts").exists()  # nothing was built
