@@ -66,7 +66,7 @@ def test_the_organism_is_served_through_its_padded_export(pairs):
     assert Path(pairs["a1"][0].lora.lora_path).parent.name == "vllm-export-adapter"
 
 
-@pytest.mark.parametrize("adapter", [None, "a1", "a2"])
+@pytest.mark.parametrize("adapter", [None, "a1"])
 def test_mask_verdicts_and_logprobs_equal_transformers(pairs, adapter):
     from dem.evals.judges.logprob import LogProbScorer
 
