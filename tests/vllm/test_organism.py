@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.vllm.conftest import ENGINE_OPTIONS, make_adapter
+from tests.vllm.adapters import make_adapter
+from tests.vllm.conftest import ENGINE_OPTIONS
 
 pytestmark = [pytest.mark.vllm, pytest.mark.usefixtures("close_engines_after")]
 TOL = 1e-3  # nats, per scored item

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.vllm.conftest import ENGINE_OPTIONS, make_adapter
+from tests.vllm.adapters import make_adapter
+from tests.vllm.conftest import ENGINE_OPTIONS
 
 # slow too (it needs the smollm2 model, ~5 min here): `nox -s vllm` runs it, CI does not.
 pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.usefixtures("close_engines_after")]
