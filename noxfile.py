@@ -39,6 +39,7 @@ def vllm(session: nox.Session) -> None:
         "0",
         "-m",
         "vllm",
+        "tests/vllm",
         *session.posargs,
         env={"DEM_REQUIRE_VLLM": "1", "VLLM_CPU_KVCACHE_SPACE": "1"},
     )
