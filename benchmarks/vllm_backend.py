@@ -79,6 +79,13 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=16, help="MASK rows per model")
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (vLLM's CPU: 1)")
+    parser.add_argument(
+        "--vllm-option",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="an engine option for vllm.LLM, e.g. enforce_eager=false (repeatable)",
+    )
     args = parser.parse_args()
     import importlib.util
 
@@ -88,7 +95,12 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    options = {"max_model_len": 1024, "max_num_seqs": 32, "max_loras": 1}
+    import json
+
+    options = {"max_model_len": 512, "max_num_seqs": 32, "max_loras": 1}
+    for item in args.vllm_option:
+        key, _, value = item.partition("=")
+        options[key] = json.loads(value)
     print(
         "model | rows | vLLM engine start | generation tok/s vLLM vs transformers (ratio) | "
         "scoring rows/s vLLM vs transformers (ratio) | same greedy texts | same verdicts | "
