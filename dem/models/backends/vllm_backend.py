@@ -96,11 +96,16 @@ class VLLMBackend:
     ) -> None:
         if score_batch < 1:
             raise DemError("score_batch must be at least 1")
+        # Everything that can be refused is checked before the engine starts.
         if spec.adapter:  # vLLM drops an adapter it cannot apply silently: check it first
             from dem.models.adapters import check_adapter_folder, check_adapter_weights
 
-            check_adapter_folder(spec.adapter)
+            rank = int(check_adapter_folder(spec.adapter).get("r", 0))
             check_adapter_weights(spec.adapter)
+            if rank > max_lora_rank:
+                raise DemError(
+                    f"{spec.adapter}: LoRA rank {rank} is above max_lora_rank={max_lora_rank}"
+                )
         vllm = import_vllm()
         from dem.models.loading import load_tokenizer
         from dem.models.vllm_export import export_adapter, export_model, needs_export
@@ -109,10 +114,21 @@ class VLLMBackend:
         self.progress = progress
         self.score_batch = score_batch
         self._vllm = vllm
+        self.tokenizer = load_tokenizer(spec)
+        if self.tokenizer.chat_template is None:
+            raise DemError(f"{spec.display_name}: the tokenizer has no chat template")
+        self.stop_ids = _stop_ids(spec, self.tokenizer)
         model_path = spec.name_or_path
         exported = spec.is_local and needs_export(model_path)
         if exported:
             model_path = str(export_model(model_path))
+        self.lora = None
+        if spec.adapter:
+            from vllm.lora.request import LoRARequest
+
+            source = str(Path(spec.adapter).resolve())
+            path = str(export_adapter(source, spec.name_or_path)) if exported else source
+            self.lora = LoRARequest(Path(source).name, _lora_id(path), path)
         dtype = resolve_vllm_dtype(spec.dtype)
         if not _on_gpu():
             engine_options = {**CPU_ENGINE_OPTIONS, **engine_options}
@@ -133,17 +149,6 @@ class VLLMBackend:
                 **engine_options,
             )
         self.llm = _ENGINES[key]
-        self.tokenizer = load_tokenizer(spec)
-        if self.tokenizer.chat_template is None:
-            raise DemError(f"{spec.display_name}: the tokenizer has no chat template")
-        self.stop_ids = _stop_ids(spec, self.tokenizer)
-        self.lora = None
-        if spec.adapter:
-            from vllm.lora.request import LoRARequest
-
-            source = str(Path(spec.adapter).resolve())
-            path = str(export_adapter(source, spec.name_or_path)) if exported else source
-            self.lora = LoRARequest(Path(source).name, _lora_id(path), path)
 
     # ------------------------------------------------------------------ tokens
     def render(self, conversation: Conversation, *, add_generation_prompt: bool = True) -> str:
