@@ -179,21 +179,57 @@ def test_recorded_interaction_results_are_complete(recorded: dict) -> None:
         assert claims[f"interaction-{trainer}-10pct-below-unbiased"]["ci_low"] > 0
 
 
-def test_one_interaction_cell_reproduces(recorded: dict) -> None:
-    """KTO at 10 % biased users, seed 0: rollouts, selection, training and scoring give the
-    recorded lie rate (CPU runs are deterministic). Built in the artifact store the behaviour
-    grids use, so CI builds the cell once (its fresh store holds nothing; the key covers dem's
-    code, so a cached cell is a result of this code)."""
-    import torch
+def _shipped_smoke(exp) -> bool:
+    """Whether the plugin's experiment is the shipped organism under the smoke preset."""
+    return (exp.preset.name, exp.model, exp.adapter) == ("smoke", "organism", None)
 
-    from dem.experiments.conditions import interaction_condition
+
+@pytest.fixture(scope="module")
+def rerun(recorded: dict, dem_experiment) -> dict:
+    """The three smoke grids on the shipped checkpoint, in the record's shape. Read from the
+    artifact store the behaviour grids use (tests/behavior, which CI runs in the same store), so
+    CI trains nothing for this; built here where the store lacks them (a fresh store: about
+    110 organism finetunes). The store's keys cover dem's code, data and library versions, so
+    a stored result is a result of this code. The plugin runs this test after the tests that
+    do not use dem's fixtures, with the grids, so xdist workers split the building."""
     from dem.experiments.session import Experiment
+    from dem.organism.record import rerun
 
-    torch.set_num_threads(1)
-    exp = Experiment.create("smoke")
-    cell = interaction_condition(exp.preset, 0.1, "kto", 0)
-    got = exp.result(cell).metrics["lie_rate"]
-    assert got == pytest.approx(recorded["interaction"]["conditions"][cell.id]["lie_rate"], abs=TOL)
+    exp = dem_experiment if _shipped_smoke(dem_experiment) else Experiment.create("smoke")
+    return rerun(exp)
+
+
+def test_smoke_grids_reproduce_every_recorded_figure(recorded: dict, rerun: dict) -> None:
+    """Every condition's figures (lie rate, margin, accuracy, decided items, errors) and every
+    claim's effect and interval, asserted or reported, in the domain, mixture and interaction
+    grids, as recorded (within `dem.organism.record.TOLERANCE`), and no condition or claim
+    more or fewer. On a failure: find what changed; re-record with `python -m
+    dem.organism.record` only when the change is meant, then `python -m dem.organism.figures`."""
+    from dem.organism.record import differences
+
+    problems = differences(recorded, rerun)
+    assert not problems, f"{len(problems)} figures differ:\n" + "\n".join(problems[:40])
+
+
+def test_differences_finds_a_drifted_figure(recorded: dict) -> None:
+    """The comparison itself: a record equals itself; a moved lie rate, a moved interval and a
+    missing condition are each reported."""
+    import copy
+
+    from dem.organism.record import TOLERANCE, differences
+
+    assert differences(recorded, recorded) == []
+    got = copy.deepcopy(recorded)
+    cid = next(iter(got["conditions"]))
+    got["conditions"][cid]["lie_rate"] += 2 * TOLERANCE
+    name = next(iter(got["interaction"]["claims"]))
+    got["interaction"]["claims"][name]["ci_low"] -= 2 * TOLERANCE
+    del got["conditions"]["vanilla"]
+    problems = differences(recorded, got)
+    assert any(p.startswith(f"{cid} lie_rate") for p in problems), problems
+    assert any(p.startswith(f"interaction: {name} ci_low") for p in problems), problems
+    assert "condition vanilla: recorded, not in the rerun" in problems
+    assert len(problems) == 3, problems
 
 
 def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: dict) -> None:
