@@ -34,11 +34,14 @@ TOLERANCE = 0.01
 REPORTED = "reported, not asserted"
 
 
-def grid_results(exp: Experiment, grid: str) -> RunResults:
+def grid_results(exp: Experiment, grid: str, jobs: int = 1) -> RunResults:
     """Every condition and claim of `grid`, asserted and reported (what `dem grid` writes),
-    built where the store lacks them."""
+    built where the store lacks them: with ``jobs > 1`` in that many local worker processes
+    (as `dem grid --jobs`), else here, skipping those another process is building."""
     conds = exp.conditions(grid)
-    exp.build(conds)  # the missing ones no other process is building
+    if jobs > 1:
+        return exp.run_grid(grid, jobs=jobs)
+    exp.build(conds)
     return exp.collect([c.id for c in conds], exp.claim_names(grid))
 
 
@@ -62,9 +65,9 @@ def sections(runs: Mapping[str, RunResults]) -> dict[str, Any]:
     }
 
 
-def rerun(exp: Experiment) -> dict[str, Any]:
+def rerun(exp: Experiment, jobs: int = 1) -> dict[str, Any]:
     """The record's grid sections, from `exp`'s store (built where it lacks them)."""
-    return sections({g: grid_results(exp, g) for g in GRIDS})
+    return sections({g: grid_results(exp, g, jobs) for g in GRIDS})
 
 
 def differences(
