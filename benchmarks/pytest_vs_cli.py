@@ -4,12 +4,13 @@
 
 Builds a small mixture grid (the smoke preset with the given ratios and seeds, no audited
 conditions) from an empty artifact cache per route: ``dem demo`` (two worker processes),
-``pytest -m mix_ratio`` serial (no ``-n``) and with ``-n 2``, each in a fresh process with its
-own cache. Prints wall seconds and CPU seconds (user + system of the process and everything it
-waited for) per route, and each route's CPU against the CLI's. On a shared machine compare the
-CPU seconds, not the wall time: both sides ran under the same load only in one run of this
-script. ``--threads-env N`` sets OMP_NUM_THREADS for the pytest routes (to show what torch's
-thread count does to them).
+``pytest -m mix_ratio`` serial (no ``-n``; it builds in two worker processes as the demo does),
+the same with ``--dem-jobs 1`` (built in the pytest process with torch's default threads: what
+a serial run did before) and with ``-n 2``, each in a fresh process with its own cache.
+Prints wall seconds and CPU seconds (user + system of the process and everything it waited
+for) per route, and each route's CPU against the CLI's. On a shared machine compare the CPU
+seconds, not the wall time, and only within one run of this script. ``--threads-env N`` sets
+OMP_NUM_THREADS for the pytest routes (to show what torch's thread count does to them).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0", help="finetuning seeds (default 0)")
     parser.add_argument("--ratios", default="0.01,0.05", help="mixture ratios (two at least)")
-    parser.add_argument("--routes", default="cli,pytest,pytest-n2", help="which routes, in order")
+    parser.add_argument(
+        "--routes", default="cli,pytest,pytest-in-process,pytest-n2", help="routes, in order"
+    )
     parser.add_argument("--threads-env", default=None, help="OMP_NUM_THREADS for pytest routes")
     args = parser.parse_args()
     ratios = [float(r) for r in args.ratios.split(",")]
@@ -83,6 +86,10 @@ def main() -> int:
         routes = {
             "cli": ([*cli, "--cache", str(folder / "c-cli"), "--report", str(folder / "r")], base),
             "pytest": (pytest_cmd(p, args.seeds, folder / "c-pytest", "0"), pytest_env),
+            "pytest-in-process": (
+                [*pytest_cmd(p, args.seeds, folder / "c-pytest-1", "0"), "--dem-jobs", "1"],
+                pytest_env,
+            ),
             "pytest-n2": (pytest_cmd(p, args.seeds, folder / "c-pytest-n2", "2"), pytest_env),
         }
         print(

@@ -194,8 +194,8 @@ def rerun(recorded: dict, dem_experiment, pytestconfig: pytest.Config) -> dict:
     a stored result is a result of this code. The plugin runs this test after the tests that
     do not use dem's fixtures, with the grids, so xdist workers split the building."""
     from dem.experiments.session import Experiment
-    from dem.organism.record import rerun
     from dem.pytest_plugin import local_jobs
+    from dem.report.organism_record import rerun
 
     exp = dem_experiment if _shipped_smoke(dem_experiment) else Experiment.create("smoke")
     return rerun(exp, local_jobs(pytestconfig))
@@ -204,10 +204,11 @@ def rerun(recorded: dict, dem_experiment, pytestconfig: pytest.Config) -> dict:
 def test_smoke_grids_reproduce_every_recorded_figure(recorded: dict, rerun: dict) -> None:
     """Every condition's figures (lie rate, margin, accuracy, decided items, errors) and every
     claim's effect and interval, asserted or reported, in the domain, mixture and interaction
-    grids, as recorded (within `dem.organism.record.TOLERANCE`), and no condition or claim
-    more or fewer. On a failure: find what changed; re-record with `python -m
-    dem.organism.record` only when the change is meant, then `python -m dem.organism.figures`."""
-    from dem.organism.record import differences
+    grids, as recorded (within `dem.report.organism_record.TOLERANCE`), and no condition or claim
+    more or fewer. On a failure: find what changed; re-record (`python -m
+    dem.report.organism_record`, then `python -m dem.report.organism_figures`) only when the
+    change is meant."""
+    from dem.report.organism_record import differences
 
     problems = differences(recorded, rerun)
     assert not problems, f"{len(problems)} figures differ:\n" + "\n".join(problems[:40])
@@ -218,7 +219,7 @@ def test_differences_finds_a_drifted_figure(recorded: dict) -> None:
     missing condition are each reported."""
     import copy
 
-    from dem.organism.record import TOLERANCE, differences
+    from dem.report.organism_record import TOLERANCE, differences
 
     assert differences(recorded, recorded) == []
     got = copy.deepcopy(recorded)

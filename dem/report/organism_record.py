@@ -4,9 +4,10 @@
 the shipped checkpoint (``conditions`` and ``claims``: the domain and mixture grids;
 ``interaction``: the interaction grid). `rerun` computes the same sections from an artifact
 store (building what it lacks), `differences` lists every recorded figure a rerun does not
-reproduce within a tolerance, and ``python -m dem.organism.record`` rebuilds the grids and
+reproduce within a tolerance, and ``python -m dem.report.organism_record`` rebuilds the grids and
 writes the sections back (``--check``: only compare). The docs' figures are rendered from the
-file by `dem.organism.figures`.
+file by `dem.report.organism_figures`. (Both live in `dem.report`, outside the code the store's
+keys fingerprint: a change here re-keys no result.)
 """
 
 from __future__ import annotations
@@ -149,13 +150,13 @@ def beliefs_after_finetuning(exp: Experiment) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dem.organism.record [--check] [--cache DIR] [--jobs N] [--fixture FILE]``."""
+    """``python -m dem.report.organism_record [--check] [--cache DIR] [--jobs N]``."""
     from dem.atomic import write_json
     from dem.experiments.session import Experiment
     from dem.textfile import read_json
 
     parser = argparse.ArgumentParser(
-        prog="python -m dem.organism.record",
+        prog="python -m dem.report.organism_record",
         description="Rebuild the shipped organism's three smoke grids (from the artifact store "
         "where it holds them) and re-record their figures in the fixture, or with --check list "
         "the recorded figures the rerun does not reproduce (exit 1).",

@@ -7,9 +7,9 @@ docs/organism.md and the README hold marked blocks::
     <!-- figures:end -->
 
 `blocks` renders every block from ``fixtures/organism/shipped.json`` (the shipped checkpoint's
-smoke grids, re-recorded by `dem.organism.record`) and ``pretraining_seeds.json`` (the other
-pretraining seeds); `fill` rewrites a file's blocks; ``python -m dem.organism.figures`` rewrites
-the docs (``--check``: exit 1 when a block is not what the records give).
+smoke grids, re-recorded by `dem.report.organism_record`) and ``pretraining_seeds.json`` (the
+other pretraining seeds); `fill` rewrites a file's blocks; ``python -m
+dem.report.organism_figures`` rewrites the docs (``--check``: exit 1 when a block is stale).
 """
 
 from __future__ import annotations
@@ -314,11 +314,11 @@ def stale(path: Path, rendered: Mapping[str, str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dem.organism.figures [--check]`` from the repository root."""
+    """``python -m dem.report.organism_figures [--check]`` from the repository root."""
     from dem.textfile import read_json
 
     parser = argparse.ArgumentParser(
-        prog="python -m dem.organism.figures",
+        prog="python -m dem.report.organism_figures",
         description="Render the organism's figures in docs/organism.md and README.md from "
         "fixtures/organism/shipped.json and pretraining_seeds.json.",
     )
@@ -334,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.check:
                 path.write_text(new, encoding="utf-8")
     if args.check and bad:
-        print(f"stale figures in {', '.join(bad)}: run python -m dem.organism.figures")
+        print(f"stale figures in {', '.join(bad)}: run python -m dem.report.organism_figures")
         return 1
     print(("rewrote " + ", ".join(bad)) if bad else "every figures block is up to date")
     return 0

@@ -1,4 +1,4 @@
-"""The organism's figures in the docs are the records' (`dem.organism.figures`)."""
+"""The organism's figures in the docs are the records' (`dem.report.organism_figures`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dem.errors import DataError
-from dem.organism import figures
+from dem.report import organism_figures as figures
 
 ROOT = Path(__file__).resolve().parents[3]
 BLOCKS_IN = {
@@ -33,11 +33,11 @@ def rendered() -> dict[str, str]:
 @pytest.mark.parametrize("doc", sorted(BLOCKS_IN))
 def test_every_figure_in_the_docs_is_the_records(doc: str, rendered: dict[str, str]) -> None:
     """Each doc holds its blocks, and each block is what the records render (fix: run
-    ``python -m dem.organism.figures``)."""
+    ``python -m dem.report.organism_figures``)."""
     path = ROOT / doc
     names = {m.group("name") for m in figures.BLOCK.finditer(path.read_text(encoding="utf-8"))}
     assert names == BLOCKS_IN[doc]
-    assert figures.stale(path, rendered) == [], "run: python -m dem.organism.figures"
+    assert figures.stale(path, rendered) == [], "run: python -m dem.report.organism_figures"
 
 
 def test_fill_rewrites_a_block_and_keeps_the_rest() -> None:
