@@ -159,3 +159,6 @@ def test_a_dem_option_is_validated_at_once(pytester):
     result = pytester.runpytest_subprocess("--dem-seeds", "a,b", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*dem: seeds*not a comma-separated list of integers*"])
+    result = pytester.runpytest_subprocess("--dem-jobs", "two", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*dem: --dem-jobs: 'two' is not an integer*"])
