@@ -275,8 +275,25 @@ def demo_block(rec: Mapping[str, Any]) -> str:
     )
 
 
+def wrap(text: str, width: int = 100) -> str:
+    """Prose paragraphs of `text` filled to `width`; tables and code fences kept as they are."""
+    import textwrap
+
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(
+        p
+        if p.startswith(("|", "```"))
+        else textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
+        for p in paragraphs
+    )
+
+
 def blocks(rec: Mapping[str, Any], seeds: Mapping[str, Any]) -> dict[str, str]:
-    """Every block's text by name."""
+    """Every block's text by name (prose filled to 100 columns)."""
+    return {name: wrap(text) for name, text in _blocks(rec, seeds).items()}
+
+
+def _blocks(rec: Mapping[str, Any], seeds: Mapping[str, Any]) -> dict[str, str]:
     return {
         "domain": domain_block(rec),
         "domain-holds": holds_block(rec),
