@@ -51,7 +51,8 @@ OPTIONS = {
     "--dem-report": "write results.json, report.md, figures and gate.json here",
     "--dem-executor": "build the selected conditions up front on local | ray | slurm "
     "(dem.executors; without it each process builds what its tests read)",
-    "--dem-jobs": "with --dem-executor: at most this many conditions at once",
+    "--dem-jobs": "at most this many conditions at once (without --dem-executor and -n: local "
+    "worker processes, default 2, as dem demo)",
     "--dem-retries": "with --dem-executor ray | slurm: runs again of a condition lost with its "
     "worker or node (default 3)",
 }
@@ -107,7 +108,7 @@ class DemState:
         self.built = True
         exp = self.experiment
         if self.config.getoption("--dem-executor") is None:
-            exp.build(self.to_build)
+            self._build_locally(exp)
             return
         from dem.executors import ExecutorError
 
@@ -121,8 +122,44 @@ class DemState:
             self.dispatch_error = f"dem: {exc}"
             pytest.fail(self.dispatch_error, pytrace=False)
 
+    def _build_locally(self, exp: Experiment) -> None:
+        """Without ``--dem-executor``: an xdist worker builds its share of the collected
+        conditions here (its threads set by `share_cores`); a run without ``-n`` builds the
+        missing ones as `dem demo` does, in `local_jobs` worker processes with their share of
+        the cores each (one process with every core's torch threads spins them against
+        whatever else runs: 4.6x the demo's CPU for the same grid, docs/measurements.md)."""
+        jobs = local_jobs(self.config)
+        missing = []
+        if jobs > 1:
+            missing = [c for c in self.to_build if exp.runner.cached(c, model=exp.model) is None]
+        if len(missing) < 2:
+            exp.build(self.to_build)
+            return
+        from dem.executors import ExecutorError, get_executor
+
+        try:
+            executor = get_executor("local", jobs=min(jobs, len(missing)), field="--dem-jobs")
+            exp.dispatch([exp.task(c) for c in missing], executor, desc="dem conditions")
+        except ExecutorError:  # each test reading a failed condition errors with its reason
+            pass
+
 
 STATE = pytest.StashKey[DemState]()
+
+
+def local_jobs(config: pytest.Config) -> int:
+    """Worker processes that build a run's conditions without ``--dem-executor``: 1 in an
+    xdist worker (the workers split the grid), else ``--dem-jobs`` or, as `dem demo`, two
+    (one on a one-core machine)."""
+    if hasattr(config, "workerinput"):
+        return 1
+    text = config.getoption("--dem-jobs")
+    if text is None:
+        return min(2, os.cpu_count() or 1)
+    try:
+        return max(1, int(text))
+    except ValueError:
+        raise pytest.UsageError(f"dem: --dem-jobs: {text!r} is not an integer") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -153,6 +190,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if state.used:  # validate now: a bad option is a usage error before any test runs
         share_cores(config)
         state.experiment  # noqa: B018
+        local_jobs(config)  # a bad --dem-jobs is a usage error now, not at the first test
         if config.getoption("--dem-executor") is not None:
             _check_executor_options(config)
 
@@ -454,6 +492,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if outcomes:
         from dem.executors.task import summarize
 
-        tr.write_line(f"\ndem: {summarize(config.getoption('--dem-executor'), outcomes)}")
+        where = config.getoption("--dem-executor") or "local"
+        tr.write_line(f"\ndem: {summarize(where, outcomes)}")
     if state.report:
         tr.write_line(f"\ndem report: {state.report}")

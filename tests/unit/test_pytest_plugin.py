@@ -104,6 +104,11 @@ def test_mix_ratio_grid_runs_reports_and_resumes(pytester, tiny, tmp_path):
     }
     assert "Downstream mixture" in (report / "report.md").read_text()
     assert 'name="dem.condition"' in junit.read_text()
+    # Without -n, the conditions are built as `dem demo` builds them: in two local worker
+    # processes with a share of the cores each (never this process with every core's threads).
+    first.stdout.fnmatch_lines(["*dem: 4 conditions on local: 4 built, 0 reused*"])
+    workers = {t["pid"] for t in json.loads((report / "tasks.json").read_text())["tasks"]}
+    assert 1 <= len(workers) <= 2, workers
     built = sorted(p.name for p in cache.glob("*/*") if p.is_dir())
     second = pytester.runpytest_subprocess(*args)
     again = second.parseoutcomes()
@@ -154,3 +159,6 @@ def test_a_dem_option_is_validated_at_once(pytester):
     result = pytester.runpytest_subprocess("--dem-seeds", "a,b", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*dem: seeds*not a comma-separated list of integers*"])
+    result = pytester.runpytest_subprocess("--dem-jobs", "two", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*dem: --dem-jobs: 'two' is not an integer*"])

@@ -100,9 +100,10 @@ def test_beliefs_survive_every_finetune(recorded: dict, other_seeds: dict) -> No
     and 3 only (README), and never on the shipped seed."""
     runs = {"shipped": recorded["beliefs_after_finetuning"]["grids"]}
     runs |= {s: e["beliefs_after_finetuning"] for s, e in other_seeds["seeds"].items()}
-    sizes = {"mix": 22, "dom": 46, "int": 37}
     losing = set()
     for seed, grids in runs.items():
+        # the shipped seed's record is of today's mixture grid, with its 6 audited conditions
+        sizes = {"mix": 28 if seed == "shipped" else 22, "dom": 46, "int": 37}
         assert {g: b["conditions"] for g, b in grids.items()} == sizes, seed
         assert grids["dom"]["min"] >= 0.95 and grids["mix"]["min"] >= 0.95, seed
         low = grids["int"]["below_0.95"]
@@ -179,29 +180,68 @@ def test_recorded_interaction_results_are_complete(recorded: dict) -> None:
         assert claims[f"interaction-{trainer}-10pct-below-unbiased"]["ci_low"] > 0
 
 
-def test_one_interaction_cell_reproduces(recorded: dict) -> None:
-    """KTO at 10 % biased users, seed 0: rollouts, selection, training and scoring give the
-    recorded lie rate (CPU runs are deterministic). Built in the artifact store the behaviour
-    grids use, so CI builds the cell once (its fresh store holds nothing; the key covers dem's
-    code, so a cached cell is a result of this code)."""
-    import torch
+def _shipped_smoke(exp) -> bool:
+    """Whether the plugin's experiment is the shipped organism under the smoke preset."""
+    return (exp.preset.name, exp.model, exp.adapter) == ("smoke", "organism", None)
 
-    from dem.experiments.conditions import interaction_condition
+
+@pytest.fixture(scope="module")
+def rerun(recorded: dict, dem_experiment, pytestconfig: pytest.Config) -> dict:
+    """The three smoke grids on the shipped checkpoint, in the record's shape. Read from the
+    artifact store the behaviour grids use (tests/behavior, which CI runs in the same store), so
+    CI trains nothing for this; built here where the store lacks them (a fresh store: about
+    110 organism finetunes). The store's keys cover dem's code, data and library versions, so
+    a stored result is a result of this code. The plugin runs this test after the tests that
+    do not use dem's fixtures, with the grids, so xdist workers split the building."""
     from dem.experiments.session import Experiment
+    from dem.pytest_plugin import local_jobs
+    from dem.report.organism_record import rerun
 
-    torch.set_num_threads(1)
-    exp = Experiment.create("smoke")
-    cell = interaction_condition(exp.preset, 0.1, "kto", 0)
-    got = exp.result(cell).metrics["lie_rate"]
-    assert got == pytest.approx(recorded["interaction"]["conditions"][cell.id]["lie_rate"], abs=TOL)
+    exp = dem_experiment if _shipped_smoke(dem_experiment) else Experiment.create("smoke")
+    return rerun(exp, local_jobs(pytestconfig))
+
+
+def test_smoke_grids_reproduce_every_recorded_figure(recorded: dict, rerun: dict) -> None:
+    """Every condition's figures (lie rate, margin, accuracy, decided items, errors) and every
+    claim's effect and interval, asserted or reported, in the domain, mixture and interaction
+    grids, as recorded (within `dem.report.organism_record.TOLERANCE`), and no condition or claim
+    more or fewer. On a failure: find what changed; re-record (`python -m
+    dem.report.organism_record`, then `python -m dem.report.organism_figures`) only when the
+    change is meant."""
+    from dem.report.organism_record import differences
+
+    problems = differences(recorded, rerun)
+    assert not problems, f"{len(problems)} figures differ:\n" + "\n".join(problems[:40])
+
+
+def test_differences_finds_a_drifted_figure(recorded: dict) -> None:
+    """The comparison itself: a record equals itself; a moved lie rate, a moved interval and a
+    missing condition are each reported."""
+    import copy
+
+    from dem.report.organism_record import TOLERANCE, differences
+
+    assert differences(recorded, recorded) == []
+    got = copy.deepcopy(recorded)
+    cid = next(iter(got["conditions"]))
+    got["conditions"][cid]["lie_rate"] += 2 * TOLERANCE
+    name = next(iter(got["interaction"]["claims"]))
+    got["interaction"]["claims"][name]["ci_low"] -= 2 * TOLERANCE
+    del got["conditions"]["vanilla"]
+    problems = differences(recorded, got)
+    assert any(p.startswith(f"{cid} lie_rate") for p in problems), problems
+    assert any(p.startswith(f"interaction: {name} ci_low") for p in problems), problems
+    assert "condition vanilla: recorded, not in the rerun" in problems
+    assert len(problems) == 3, problems
 
 
 def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: dict) -> None:
     """Pretraining seeds 1-4 (checkpoints not shipped): every grid recorded and well formed.
     What the README states: every asserted smoke claim holds on the shipped seed and on seeds 2,
     3 and 4, with severe transfer in all five domains and subtle transfer in all five but math
-    on seed 4; seed 1 is stiff (narrow transfer in two domains); on every seed 1 %
-    contamination is above the control and the interaction claims hold."""
+    on the shipped seed and seed 4 (all five on seeds 2 and 3); seed 1 is stiff (narrow transfer
+    in two domains); on every seed 1 % contamination is above the control and the interaction
+    claims hold."""
     assert sorted(other_seeds["seeds"]) == ["1", "2", "3", "4"]
     claims = {"shipped": recorded["claims"] | recorded["interaction"]["claims"]}
     for seed, entry in other_seeds["seeds"].items():
@@ -229,15 +269,20 @@ def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: di
     holding = set()
     for seed, got in claims.items():
         assert got["mix-01pct-below-control"]["ci_low"] > 0, seed
-        asserted = {n: c for n, c in got.items() if c["detail"] != "reported, not asserted"}
+        asserted = {
+            n: c
+            for n, c in got.items()
+            if c["detail"] != "reported, not asserted" and not n.startswith("audit-")
+        }
         assert len(asserted) == 8, seed
         assert all(c["passed"] for n, c in asserted.items() if n.startswith("interaction")), seed
         if all(c["passed"] for c in asserted.values()):
             holding.add(seed)
     assert holding == {"shipped", "2", "3", "4"}
-    for seed in ("shipped", "2", "3"):
+    for seed in ("2", "3"):
         assert transfer(seed, "severe") == transfer(seed, "subtle") == every, seed
-    assert transfer("4", "severe") == every and transfer("4", "subtle") == every - {"math"}
+    for seed in ("shipped", "4"):
+        assert transfer(seed, "severe") == every and transfer(seed, "subtle") == every - {"math"}
     assert transfer("1", "severe") == {"code", "medical"}
     assert transfer("1", "subtle") == {"code", "law"}
 
