@@ -54,6 +54,8 @@ OPTIONS = {
     "--dem-jobs": "with --dem-executor: at most this many conditions at once",
     "--dem-retries": "with --dem-executor ray | slurm: runs again of a condition lost with its "
     "worker or node (default 3)",
+    "--dem-pack": "LoRA adapters trained together in one pack on one base (1: one at a time; "
+    "default: what memory fits, split between the workers)",
 }
 
 
@@ -104,7 +106,8 @@ class DemState:
             return
         from dem.executors import ExecutorError
 
-        tasks = [exp.task(c) for c in self.to_build]
+        jobs = self.config.getoption("--dem-jobs")
+        tasks = exp.pack_tasks(self.to_build, int(jobs) if jobs else 1)
         tasks += exp.gate_tasks() if self.gate_selected else []
         try:
             exp.dispatch(tasks, _executor_from_options(self.config), desc="dem conditions")
@@ -183,11 +186,18 @@ def _executor_from_options(config: pytest.Config) -> Executor:
 
 
 def _experiment_from_options(config: pytest.Config) -> Experiment:
+    from dem.errors import ConfigError
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
 
     opt = config.getoption
     seeds = opt("--dem-seeds")
+    pack = opt("--dem-pack")
+    if pack is not None:
+        try:
+            pack = int(pack)
+        except ValueError:
+            raise ConfigError("--dem-pack", f"{pack!r} is not an integer") from None
     return Experiment.create(
         preset=opt("--dem-preset") or "smoke",
         model=opt("--dem-model"),
@@ -198,6 +208,7 @@ def _experiment_from_options(config: pytest.Config) -> Experiment:
         judge=opt("--dem-judge"),
         seeds=None if seeds is None else parse_seeds(seeds),
         cache=opt("--dem-cache"),
+        pack=pack,
     )
 
 

@@ -355,3 +355,42 @@ def _concat(batches: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
 def _pad_id(tokenizer: Any) -> int:
     pad = tokenizer.pad_token_id
     return int(pad if pad is not None else tokenizer.eos_token_id)
+
+
+MAX_PACK = 64  # more adapters per pack buys little once the step is no longer overhead
+
+
+def default_pack(model: ModelSpec, spec: SFTSpec, *, memory: float | None = None) -> int:
+    """How many adapters of `spec` one pack on `model` may hold: what half the free memory
+    (the GPU's on CUDA, else the host's; `memory` in bytes overrides) fits, at an estimate of
+    one adapter's activations (batch x length x (layers x hidden x 24 + vocabulary x 12)
+    bytes in fp32), at most `MAX_PACK`; `MAX_PACK` when the model's size is unknown."""
+    import json
+
+    config = Path(model.name_or_path) / "config.json"
+    try:
+        cfg = json.loads(config.read_text(encoding="utf-8"))
+        cfg = cfg.get("text_config", cfg)
+        width = int(cfg["num_hidden_layers"]) * int(cfg["hidden_size"]) * 24
+        per_adapter = spec.batch_size * spec.max_length * (width + int(cfg["vocab_size"]) * 12)
+    except (OSError, ValueError, KeyError, TypeError):
+        return MAX_PACK
+    free = memory if memory is not None else _free_memory(model, spec)
+    if free is None:
+        return MAX_PACK
+    return max(1, min(MAX_PACK, int(free * 0.5 // max(per_adapter, 1))))
+
+
+def _free_memory(model: ModelSpec, spec: SFTSpec) -> float | None:
+    import os
+
+    device = "cpu" if spec.use_cpu else model.device
+    if device != "cpu":
+        import torch
+
+        if torch.cuda.is_available():
+            return float(torch.cuda.mem_get_info()[0])
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
