@@ -54,6 +54,9 @@ from dem.train.sft import SFT_KINDS, build_sft_trainer, train_sft
 from dem.train.specs import SFTSpec
 
 PAD_LABEL = -100
+# adapters per forward and backward: the organism's step time per adapter levels off by 4, and
+# a pack's activations stay those of a few alone runs (docs/training.md#packed-training)
+WAVE = 4
 
 
 def pack_shape(spec: SFTSpec) -> tuple[Any, ...] | None:
@@ -79,11 +82,13 @@ def train_sft_packed(
     store: ArtifactStore | None = None,
     progress: bool = True,
     wait: bool = True,
+    wave: int = WAVE,
 ) -> list[TrainResult | None]:
     """Train (or reuse) the adapters of `jobs` (samples, spec) on `model` as one pack.
 
     Adapters the store holds are reused; those another process is building are left to it
-    (None, unless `wait`: then waited for); the rest train together. One result per job."""
+    (None, unless `wait`: then waited for); the rest train together, `wave` adapters per
+    forward and backward (`run_pack`). One result per job."""
     check_model(model)
     shapes = set()
     for samples, spec in jobs:
@@ -100,7 +105,7 @@ def train_sft_packed(
         key_parts(spec, model, samples, device=train_model.device, bf16=bf16)
         for samples, spec in jobs
     ]
-    pack = _Pack(train_model, list(jobs), bf16, progress)
+    pack = _Pack(train_model, list(jobs), bf16, progress, wave)
     arts = pack.claim_and_train(store, parts)
     results: list[TrainResult | None] = []
     for i, (samples, spec) in enumerate(jobs):
@@ -136,6 +141,7 @@ class _Pack:
     jobs: list[tuple[Sequence[Sample], SFTSpec]]
     bf16: bool
     progress: bool
+    wave: int
     logs: list[TrainLog] = field(default_factory=list)
     trained: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -197,7 +203,7 @@ class _Pack:
         ):
             warnings.filterwarnings("ignore", ".*gradient_checkpointing.*", FutureWarning)
             members = [self._member(net, tokenizer, i, scratch) for i in order]
-            run_pack(net, members, pad_id=_pad_id(tokenizer))
+            run_pack(net, members, pad_id=_pad_id(tokenizer), wave=self.wave)
         self.seconds = time.perf_counter() - start
         out = {}
         for i, member in zip(order, members, strict=True):
@@ -254,8 +260,10 @@ def _step_batches(
                 return
 
 
-def run_pack(net: Any, members: list[_Member], *, pad_id: int) -> None:
-    """Train `members` (each a trainer over a shell of `net`) in lockstep on `net`."""
+def run_pack(net: Any, members: list[_Member], *, pad_id: int, wave: int = WAVE) -> None:
+    """Train `members` (each a trainer over a shell of `net`) in lockstep on `net`; each
+    forward and backward holds the micro-batches of at most `wave` adapters, which bounds the
+    activations' memory (an adapter's whole gradient still comes from one pass)."""
 
     from dem.train.packed_lora import Routing, pack_model
 
@@ -277,35 +285,47 @@ def run_pack(net: Any, members: list[_Member], *, pad_id: int) -> None:
         losses = dict.fromkeys(step, 0.0)
         for j in range(max(len(micro) for micro, _ in step.values())):
             part = [(k, step[k][0][j], step[k][1]) for k in step if len(step[k][0]) > j]
-            routing.rows = [0] * len(members)
-            for k, batch, _ in part:
-                routing.rows[k] = int(batch["input_ids"].shape[0])
-                if "attention_mask" in batch:
-                    members[k].tokens += int(batch["attention_mask"].sum())
-            inputs = _concat([b for _, b, _ in part], pad_id)
-            logits = net(
-                input_ids=inputs["input_ids"],
-                attention_mask=inputs.get("attention_mask"),
-                use_cache=False,
-            ).logits
-            total = logits.new_zeros(())
-            start = 0
-            for k, batch, items in part:
-                rows = batch["input_ids"].shape[0]
-                loss = net.loss_function(
-                    logits=logits[start : start + rows],
-                    labels=inputs["labels"][start : start + rows],
-                    vocab_size=logits.shape[-1],
-                    num_items_in_batch=items,
-                )
-                losses[k] += float(loss.detach())
-                total = total + loss
-                start += rows
-            total.backward()
+            for w in range(0, len(part), wave):
+                _forward_backward(net, members, routing, part[w : w + wave], losses, pad_id)
         for k in step:
             _optimizer_step(members[k], losses[k])
     for m in members:
         m.log.end(m.tokens)
+
+
+def _forward_backward(
+    net: Any,
+    members: list[_Member],
+    routing: Any,
+    part: list[tuple[int, dict[str, Any], Any]],
+    losses: dict[int, float],
+    pad_id: int,
+) -> None:
+    """One forward and backward of the micro-batches in `part` (adapter, batch, items) as one
+    batch; each adapter's loss is its own, so its gradient is the one it has alone."""
+    routing.rows = [0] * len(members)
+    for k, batch, _ in part:
+        routing.rows[k] = int(batch["input_ids"].shape[0])
+        if "attention_mask" in batch:
+            members[k].tokens += int(batch["attention_mask"].sum())
+    inputs = _concat([b for _, b, _ in part], pad_id)
+    logits = net(
+        input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False
+    ).logits
+    total = logits.new_zeros(())
+    start = 0
+    for k, batch, items in part:
+        rows = batch["input_ids"].shape[0]
+        loss = net.loss_function(
+            logits=logits[start : start + rows],
+            labels=inputs["labels"][start : start + rows],
+            vocab_size=logits.shape[-1],
+            num_items_in_batch=items,
+        )
+        losses[k] += float(loss.detach())
+        total = total + loss
+        start += rows
+    total.backward()
 
 
 def _optimizer_step(m: _Member, loss: float) -> None:
