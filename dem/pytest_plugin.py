@@ -198,6 +198,8 @@ def _experiment_from_options(config: pytest.Config) -> Experiment:
             pack = int(pack)
         except ValueError:
             raise ConfigError("--dem-pack", f"{pack!r} is not an integer") from None
+        if pack < 1:
+            raise ConfigError("--dem-pack", f"must be an integer >= 1, got {pack}")
     return Experiment.create(
         preset=opt("--dem-preset") or "smoke",
         model=opt("--dem-model"),

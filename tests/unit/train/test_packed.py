@@ -42,7 +42,9 @@ def test_packed_adapters_equal_alone_ones(jobs: list, tmp_path: Path) -> None:
 
     torch.set_num_threads(1)
     model = resolve_model("organism")
-    packed = train_sft_packed(model, jobs, store=ArtifactStore(tmp_path / "p"), progress=False)
+    packed = train_sft_packed(
+        model, jobs, store=ArtifactStore(tmp_path / "p"), progress=False, wave=2
+    )  # two passes per step: adapters 0-1, then 2
     alone_store = ArtifactStore(tmp_path / "a")
     for (samples, spec), got in zip(jobs, packed, strict=True):
         assert got is not None and not got.reused
