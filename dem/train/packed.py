@@ -224,6 +224,7 @@ class _Pack:
         trainer = build_sft_trainer(
             shell, tokenizer, samples, spec, self.bf16, f"{scratch}/{i}", self.logs[i]
         )
+        trainer.dem_lm_head = "logits"  # the pack's loss: the model's logits, as `lm_head.py`
         loader = trainer.get_train_dataloader()  # now: its sampler's seed is this trainer's
         values = trainer.set_initial_training_values(trainer.args, loader)
         epochs, per_epoch, _, _, _, steps_in_epoch, max_steps = values
@@ -309,9 +310,12 @@ def _forward_backward(
         if "attention_mask" in batch:
             members[k].tokens += int(batch["attention_mask"].sum())
     inputs = _concat([b for _, b, _ in part], pad_id)
-    logits = net(
-        input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"), use_cache=False
-    ).logits
+    with members[part[0][0]].trainer.compute_loss_context_manager():  # autocast under bf16
+        logits = net(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs.get("attention_mask"),
+            use_cache=False,
+        ).logits
     total = logits.new_zeros(())
     start = 0
     for k, batch, items in part:

@@ -49,6 +49,8 @@ class PackedLoRA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
+        dtype = x.dtype
+        x = x.to(self._a[0].dtype)  # as PEFT: the product in the adapter's dtype
         active = self.routing.active()
         rows = [self.routing.rows[k] for k in active]
         if sum(rows) != x.shape[0]:
@@ -59,7 +61,8 @@ class PackedLoRA(nn.Module):
         k, most = len(active), max(rows)
         if len(set(rows)) == 1:  # every adapter has as many rows: [K, b*L, in] as it is
             xs = x.reshape(k, -1, x.shape[-1])
-            return out + (_products(xs, a, b) * scale.view(-1, 1, 1)).reshape(out.shape)
+            delta = _products(xs, a, b) * scale.view(-1, 1, 1)
+            return out + delta.reshape(out.shape).to(dtype)
         # else each adapter's block padded with zero rows to the largest block, then the same
         starts = torch.tensor([0, *rows[:-1]], device=x.device).cumsum(0)
         block = torch.repeat_interleave(torch.arange(k, device=x.device), torch.tensor(rows))
@@ -67,7 +70,7 @@ class PackedLoRA(nn.Module):
         place = block * most + within
         xs = x.new_zeros(k * most, *x.shape[1:]).index_copy(0, place, x)
         delta = _products(xs.reshape(k, -1, x.shape[-1]), a, b) * scale.view(-1, 1, 1)
-        return out + delta.reshape(k * most, *out.shape[1:])[place]
+        return out + delta.reshape(k * most, *out.shape[1:])[place].to(dtype)
 
 
 def _products(xs: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
