@@ -96,3 +96,14 @@ def test_unpackable_specs_are_refused_before_training(jobs: list) -> None:
         train_sft_packed(
             resolve_model("organism"), [(samples, spec), (samples, spec.replace(lora_r=4))]
         )
+
+
+def test_default_pack_is_what_half_the_memory_fits(jobs: list) -> None:
+    from dem.models.registry import resolve_model
+    from dem.train.packed import MAX_PACK, default_pack
+
+    model, spec = resolve_model("organism"), jobs[0][1]
+    one = spec.batch_size * spec.max_length * (3 * 96 * 24 + 369 * 12)  # the organism's shape
+    assert default_pack(model, spec, memory=2 * one * 5) == 5
+    assert default_pack(model, spec, memory=one) == 1  # never below one adapter
+    assert default_pack(model, spec, memory=1e15) == MAX_PACK
