@@ -6,8 +6,8 @@
 2. Adapters per second vs pack size K on the organism: K adapters (own seeds and data) trained
    as one pack, against K = 1 trained alone by `train_sft`; training time (steps) and the
    whole build (model load, trainers, steps, saves).
-3. Peak memory (max RSS) of a process that trains one adapter alone and of one that trains a
-   pack of 28.
+3. Peak memory (the resident set's high-water mark, ``VmHWM``) of a fresh process that trains
+   one adapter alone and of one that trains a pack of 28 (10 steps each).
 
 Every part runs both sides under the same load; on a shared machine, read the ratios.
 
@@ -120,7 +120,7 @@ def throughput(sizes: list[int], steps: int, batch: int) -> None:
 
 
 MEMORY_CHILD = """
-import resource, sys, tempfile, torch
+import sys, tempfile, torch
 sys.path.insert(0, {root!r}); sys.path.insert(0, {here!r})
 torch.set_num_threads(1)
 from packed_training import jobs
@@ -134,7 +134,7 @@ with tempfile.TemporaryDirectory() as tmp:
         train_sft(model, *jobs(1, {steps}, 32)[0], store=ArtifactStore(tmp), progress=False)
     else:
         train_sft_packed(model, jobs(k, {steps}, 32), store=ArtifactStore(tmp), progress=False)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print([l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1])
 """
 
 
@@ -155,6 +155,7 @@ def memory(k: int, steps: int) -> None:
 
 
 def main() -> None:
+    sys.path.insert(0, str(ROOT))  # this tree's dem, as the grid's subprocesses get it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0,1,2", help="seeds of the demo grid")
     parser.add_argument("--steps", type=int, default=30, help="steps of the K benchmark")
