@@ -46,6 +46,7 @@ def test_each_worker_sees_its_own_gpu(serial, tiny_preset) -> None:
     assert len(devices) == 2 and set(devices.values()) == {"0", "1"}
 
 
+@pytest.mark.slow  # a second grid build, one adapter at a time (about 15-40 s here)
 def test_adapters_one_at_a_time_give_the_packed_grid_figures(serial, tiny_preset, tmp_path):
     """The serial run trains its adapters in one pack (the default); ``--pack 1`` trains them
     one at a time: the same per-condition figures (within 0.002) and the same claims."""
