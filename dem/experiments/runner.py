@@ -208,6 +208,12 @@ class Runner:
         plan = self.preset.train
         return SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
 
+    def _preset_spec(self) -> SFTSpec:
+        """The preset's training spec (every data condition's, up to the seed)."""
+        from dem.experiments.conditions import vanilla
+
+        return self._sft_spec(vanilla())
+
     def packable(self, condition: Condition) -> bool:
         """Whether `condition`'s adapter can train in a pack (`dem.train.packed.pack_shape`)."""
         from dem.train.packed import pack_shape
@@ -222,18 +228,13 @@ class Runner:
         `workers` processes (each trains a pack while the others train theirs)."""
         if pack is not None:
             return pack
-        from dem.train.packed import default_pack
+        from dem.train.packed import default_pack, pack_shape
 
-        data = [c for c in self.preset_conditions() if self.packable(c)]
-        if not data:
+        spec = self._preset_spec()
+        if pack_shape(spec) is None:
             return 1
-        fits = default_pack(self.model_spec(model), self._sft_spec(data[0]))
+        fits = default_pack(self.model_spec(model), spec)
         return max(1, min(fits, -(-missing // max(workers, 1))))
-
-    def preset_conditions(self) -> list[Condition]:
-        from dem.experiments.conditions import GRIDS
-
-        return [c for grid in ("mix_ratio", "domain") for c in GRIDS[grid](self.preset)]
 
     def train_adapters(
         self,
