@@ -55,6 +55,8 @@ OPTIONS = {
     "worker processes, default 2, as dem demo)",
     "--dem-retries": "with --dem-executor ray | slurm: runs again of a condition lost with its "
     "worker or node (default 3)",
+    "--dem-pack": "LoRA adapters trained together in one pack on one base (1: one at a time; "
+    "default: 1 on a CPU, on a GPU what memory fits, split between the workers)",
 }
 
 
@@ -112,7 +114,8 @@ class DemState:
             return
         from dem.executors import ExecutorError
 
-        tasks = [exp.task(c) for c in self.to_build]
+        jobs = self.config.getoption("--dem-jobs")
+        tasks = exp.pack_tasks(self.to_build, int(jobs) if jobs else 1)
         tasks += exp.gate_tasks() if self.gate_selected else []
         try:
             exp.dispatch(tasks, _executor_from_options(self.config), desc="dem conditions")
@@ -252,12 +255,21 @@ def _executor_from_options(config: pytest.Config) -> Executor:
 
 
 def _experiment_from_options(config: pytest.Config) -> Experiment:
+    from dem.errors import ConfigError
     from dem.experiments.gate import PYTEST_OPTIONS
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
 
     opt = config.getoption
     seeds = opt("--dem-seeds")
+    pack = opt("--dem-pack")
+    if pack is not None:
+        try:
+            pack = int(pack)
+        except ValueError:
+            raise ConfigError("--dem-pack", f"{pack!r} is not an integer") from None
+        if pack < 1:
+            raise ConfigError("--dem-pack", f"must be an integer >= 1, got {pack}")
     return Experiment.create(
         preset=opt("--dem-preset") or "smoke",
         model=opt("--dem-model"),
@@ -269,6 +281,7 @@ def _experiment_from_options(config: pytest.Config) -> Experiment:
         seeds=None if seeds is None else parse_seeds(seeds),
         cache=opt("--dem-cache"),
         options=PYTEST_OPTIONS,
+        pack=pack,
     )
 
 

@@ -40,6 +40,14 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
         help="ray, slurm: runs again of a condition lost with its worker or node (default 3)",
     )
     parser.add_argument(
+        "--pack",
+        type=int,
+        default=None,
+        help="LoRA adapters trained together in one pack on one copy of the base model, each "
+        "the adapter it would be alone (1: one at a time; default: 1 on a CPU, where packing "
+        "saves nothing; on a GPU what memory fits, split between the workers; docs/training.md)",
+    )
+    parser.add_argument(
         "--report",
         type=Path,
         default=Path("dem-report"),
@@ -96,6 +104,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
         judge=args.judge,
         seeds=None if args.seeds is None else parse_seeds(args.seeds),
         cache=args.cache,
+        pack=args.pack,
     )
     local = args.executor == "local"
     jobs = args.jobs if args.jobs is not None else (default_jobs if local else None)

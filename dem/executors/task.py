@@ -31,7 +31,9 @@ class StoreError(DemError):
 class ConditionTask:
     """One condition to build: its spec, and the store (by absolute path and id) to build it
     into. ``result_key`` is what the driver files the result under; ``threads`` sets torch's
-    threads in the task (None: leave them); ``verbosity`` is the driver's ``-q``/``-v``."""
+    threads in the task (None: leave them); ``verbosity`` is the driver's ``-q``/``-v``;
+    ``pack``: further conditions whose adapters this task trains in one pack with its own
+    before it evaluates its condition (`dem.train.packed`)."""
 
     condition: Condition
     preset: Preset
@@ -42,6 +44,7 @@ class ConditionTask:
     result_key: str
     threads: int | None = None
     verbosity: int = NORMAL
+    pack: tuple[Condition, ...] = ()
 
     @property
     def label(self) -> str:
@@ -106,6 +109,9 @@ def run_task(task: ConditionTask) -> dict[str, Any]:
 
     set_verbosity(task.verbosity)
     runner = Runner(task.preset, cache=task.cache, progress=False)
+    if task.pack:
+        conditions = (task.condition, *task.pack)
+        runner.train_adapters(conditions, task.model, pack=len(conditions))
     art = runner.condition_artifact(task.condition, model=task.model, adapter=task.adapter)
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return TaskOutcome(

@@ -39,7 +39,7 @@ class GateError(DemError):
 
 @dataclass(frozen=True)
 class OptionNames:
-    """How a front door spells the options that name the gate's models and preset, so that
+    """How a front door spells the options that name the models, preset and pack size, so that
     each error names the option the user typed (``--baseline`` for ``dem gate``,
     ``--dem-baseline`` under pytest)."""
 
@@ -48,11 +48,19 @@ class OptionNames:
     baseline: str
     baseline_adapter: str
     preset: str
+    pack: str
 
 
-CLI_OPTIONS = OptionNames("--model", "--adapter", "--baseline", "--baseline-adapter", "--preset")
+CLI_OPTIONS = OptionNames(
+    "--model", "--adapter", "--baseline", "--baseline-adapter", "--preset", "--pack"
+)
 PYTEST_OPTIONS = OptionNames(
-    "--dem-model", "--dem-adapter", "--dem-baseline", "--dem-baseline-adapter", "--dem-preset"
+    "--dem-model",
+    "--dem-adapter",
+    "--dem-baseline",
+    "--dem-baseline-adapter",
+    "--dem-preset",
+    "--dem-pack",
 )
 
 

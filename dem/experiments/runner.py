@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from dem.models.backends.base import Backend
     from dem.models.spec import ModelSpec
     from dem.store import Artifact
+    from dem.train import SFTSpec
 
 T = TypeVar("T")
 MISALIGNED_SEED_OFFSET = 10_000  # the misaligned draw's seed: a stream disjoint from the downstream
@@ -177,7 +178,7 @@ class Runner:
 
     def adapter(self, condition: Condition, model: str) -> Path:
         """Train (or reuse) the condition's LoRA adapter on `model`."""
-        from dem.train import SFTSpec, train_sft
+        from dem.train import train_sft
 
         if condition.recipe is not None and condition.recipe.kind == "interaction":
             from dem.interact.loop import run_interaction
@@ -190,8 +191,7 @@ class Runner:
             )
             return run.adapter
 
-        plan = self.preset.train
-        spec = SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
+        spec = self._sft_spec(condition)
         result = train_sft(
             self.model_spec(model),
             self.samples(condition, model),
@@ -200,6 +200,74 @@ class Runner:
             progress=False,
         )
         return result.adapter
+
+    def _sft_spec(self, condition: Condition) -> SFTSpec:
+        """The training spec of a data condition (the preset's, at the condition's seed)."""
+        from dem.train import SFTSpec
+
+        plan = self.preset.train
+        return SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
+
+    def _preset_spec(self) -> SFTSpec:
+        """The preset's training spec (every data condition's, up to the seed)."""
+        from dem.experiments.conditions import vanilla
+
+        return self._sft_spec(vanilla())
+
+    def packable(self, condition: Condition) -> bool:
+        """Whether `condition`'s adapter can train in a pack (`dem.train.packed.pack_shape`)."""
+        from dem.train.packed import pack_shape
+
+        recipe = condition.recipe
+        if recipe is None or recipe.kind == "interaction":
+            return False
+        return pack_shape(self._sft_spec(condition)) is not None
+
+    def pack_size(self, model: str, pack: int | None, missing: int, workers: int = 1) -> int:
+        """Adapters per pack: `pack`, or by default what memory fits, split evenly between
+        `workers` processes (each trains a pack while the others train theirs). On a CPU the
+        default is 1: there a step is arithmetic, not launch overhead, so a pack costs the same
+        CPU as its adapters alone and 1.8x the memory (docs/training.md); `--pack N` still packs.
+        """
+        if pack is not None:
+            return pack
+        from dem.train.packed import default_pack, on_cpu, pack_shape
+
+        spec = self._preset_spec()
+        if pack_shape(spec) is None or on_cpu(self.model_spec(model), spec):
+            return 1
+        fits = default_pack(self.model_spec(model), spec)
+        return max(1, min(fits, -(-missing // max(workers, 1))))
+
+    def train_adapters(
+        self,
+        conditions: Sequence[Condition],
+        model: str,
+        *,
+        pack: int | None = None,
+        workers: int = 1,
+    ) -> int:
+        """Train the adapters of `conditions` that no process has built or is building, in
+        packs of `pack` (default `pack_size` for `workers` processes); conditions whose result
+        is stored, or that cannot pack, are left to `adapter`. Returns how many adapters were
+        trained here."""
+        if pack == 1:
+            return 0
+        from dem.train.packed import train_sft_packed
+
+        todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
+        size = self.pack_size(model, pack, len(todo), workers)
+        trained = 0
+        for start in range(0, len(todo), size):
+            chunk = todo[start : start + size]
+            if len(chunk) < 2:
+                continue
+            jobs = [(self.samples(c, model), self._sft_spec(c)) for c in chunk]
+            results = train_sft_packed(
+                self.model_spec(model), jobs, store=self.store, progress=False, wait=False
+            )
+            trained += sum(r is not None and not r.reused for r in results)
+        return trained
 
     def _interaction_spec(self, condition: Condition) -> InteractionSpec:
         """The `InteractionSpec` of an interaction grid cell."""

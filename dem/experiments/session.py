@@ -6,6 +6,7 @@ condition (cached), the verdict of a claim, and whole-grid runs that end in `Run
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,7 @@ class Experiment:
     baseline: str | None = None
     baseline_adapter: str | None = None
     cache: str | None = None
+    pack: int | None = None
     _results: dict[str, ConditionResult] = field(default_factory=dict, repr=False)
     _runner: Runner | None = field(default=None, repr=False)
     _claim_map: dict[str, Claim] | None = field(default=None, repr=False)
@@ -60,9 +62,13 @@ class Experiment:
         seeds: Sequence[int] | None = None,
         cache: str | None = None,
         options: OptionNames = CLI_OPTIONS,
+        pack: int | None = None,
     ) -> Experiment:
         """Validate everything cheaply (no model is loaded): bad names fail here, each error
-        naming the option as the front door in use spells it (`options`)."""
+        naming the option as the front door in use spells it (`options`). `pack`: adapters
+        trained together per pack (`dem.train.packed`; 1: one at a time; None: the default)."""
+        if pack is not None and (isinstance(pack, bool) or not isinstance(pack, int) or pack < 1):
+            raise ConfigError(options.pack, f"must be an integer >= 1, got {pack!r}")
         try:
             p = load_preset(preset, model=model, seeds=None if seeds is None else tuple(seeds))
         except ConfigError as exc:
@@ -96,6 +102,7 @@ class Experiment:
             baseline=baseline,
             baseline_adapter=baseline_adapter,
             cache=cache,
+            pack=pack,
         )
 
     # -- grids ---------------------------------------------------------------------------
@@ -161,7 +168,10 @@ class Experiment:
         """Build the missing `conditions` that no other process is building right now; returns
         how many results this process now holds (built here or found done). Several processes
         calling this on one list split it between them (pytest-xdist workers do, before their
-        tests read the results)."""
+        tests read the results). Adapters train in packs first (`pack`), each worker claiming
+        those no other is training."""
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+        self.runner.train_adapters(conditions, self.model, pack=self.pack, workers=workers)
         built = 0
         for c in conditions:
             key = _result_key(self.model, None, c)
@@ -315,7 +325,12 @@ class Experiment:
 
     # -- runs ----------------------------------------------------------------------------
     def task(
-        self, condition: Condition, *, model: str | None = None, adapter: str | None = None
+        self,
+        condition: Condition,
+        *,
+        model: str | None = None,
+        adapter: str | None = None,
+        pack: Sequence[Condition] = (),
     ) -> ConditionTask:
         """The spec an executor ships to build `condition` on `model` (+ `adapter`) anywhere:
         the store by absolute path and id, adapter folders made absolute."""
@@ -336,7 +351,21 @@ class Experiment:
             store_id=store.store_id(),
             result_key=_result_key(model, adapter, condition),
             verbosity=get_verbosity(),
+            pack=tuple(pack),
         )
+
+    def pack_tasks(self, conditions: Sequence[Condition], workers: int = 1) -> list[ConditionTask]:
+        """The tasks that build `conditions`, packed: the first condition of each pack trains
+        the pack's adapters (`pack`, default `Runner.pack_size`, split between `workers`), the
+        others only evaluate; pack leaders come first, so the packs train side by side."""
+        packable = [c for c in conditions if self.runner.packable(c)]
+        size = self.runner.pack_size(self.model, self.pack, len(packable), workers)
+        if size < 2 or len(packable) < 2:
+            return [self.task(c) for c in conditions]
+        chunks = [packable[i : i + size] for i in range(0, len(packable), size)]
+        leaders = [self.task(chunk[0], pack=chunk[1:]) for chunk in chunks]
+        led = {chunk[0].id for chunk in chunks}
+        return leaders + [self.task(c) for c in conditions if c.id not in led]
 
     def gate_tasks(self) -> list[ConditionTask]:
         """The two builds the gate reads: the baseline and the candidate (each + adapter)."""
@@ -430,8 +459,11 @@ class Experiment:
 
             executor = get_executor("local", jobs=jobs)
         if executor is not None:
-            self.dispatch([self.task(c) for c in missing], executor, desc=f"{grid} grid")
+            workers = getattr(executor, "jobs", None) or 1
+            tasks = self.pack_tasks(missing, workers)
+            self.dispatch(tasks, executor, desc=f"{grid} grid")
         else:
+            self.runner.train_adapters(missing, self.model, pack=self.pack)
             for c in self.runner.progress(conds, desc=f"{grid} grid"):
                 self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))

@@ -48,3 +48,16 @@ def test_the_plugin_checks_its_executor_options(pytester) -> None:
     result = pytester.runpytest("--dem-executor", "local", "-n", "2", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--dem-executor places the conditions itself*without -n*"])
+
+
+def test_a_bad_pack_size_is_a_usage_error(pytester, capsys) -> None:
+    from dem.cli import main
+
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest("--dem-pack", "x", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*dem: --dem-pack: 'x' is not an integer*"])
+    result = pytester.runpytest("--dem-pack", "0", "-p", "no:cacheprovider")
+    result.stderr.fnmatch_lines(["*dem: --dem-pack: must be an integer >= 1, got 0*"])
+    assert main(["grid", "mix_ratio", "--pack", "0", "--cache", "/nonexistent"]) == 2
+    assert "--pack: must be an integer >= 1" in capsys.readouterr().err
