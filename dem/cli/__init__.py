@@ -59,6 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dem {__version__}")
     add_verbosity_flags(parser)
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let the hub models and folders you name run the Python code they ship "
+        "(transformers' trust_remote_code; sets DEM_TRUST_REMOTE_CODE=1 for the worker "
+        "processes too). Never read from a file in the cache.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for group in GROUPS:
         try:
@@ -123,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from dem.models.registry import TRUST_REMOTE_CODE_ENV
+
+    trusted = os.environ.get(TRUST_REMOTE_CODE_ENV)
+    if args.trust_remote_code:
+        os.environ[TRUST_REMOTE_CODE_ENV] = "1"
     previous = set_verbosity(args.verbosity)
     try:
         return int(args.func(args) or 0)
@@ -134,3 +146,7 @@ def _run(argv: Sequence[str] | None) -> int:
         return 130
     finally:
         set_verbosity(previous)
+        if trusted is None:
+            os.environ.pop(TRUST_REMOTE_CODE_ENV, None)
+        else:
+            os.environ[TRUST_REMOTE_CODE_ENV] = trusted

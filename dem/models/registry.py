@@ -10,9 +10,12 @@ folder) mapping a name to `ModelSpec` fields, e.g.
 A models file only adds names; it never changes what a name the user typed already means.
 An entry keyed by a built-in name, a hub id or anything path-like (a ``/``, a leading ``.`` or
 ``~``) is an error naming the file and the entry, and so is ``trust_remote_code``: a file in a
-(possibly shared) cache must not run code, so that flag comes only from the caller
-(``resolve_model(name, trust_remote_code=True)``). A name that is an existing folder is that
-folder, and a hub id is that hub model, whatever the file says.
+(possibly shared) cache must not run code, so that flag comes only from the user who runs dem:
+``dem --trust-remote-code COMMAND`` (which sets ``DEM_TRUST_REMOTE_CODE=1`` for the command and
+the worker processes it starts), that variable, or a caller's
+``resolve_model(name, trust_remote_code=True)``; it applies to hub ids and folders, never to the
+shipped models. A name that is an existing folder is that folder, and a hub id is that hub
+model, whatever the file says.
 """
 
 from __future__ import annotations
@@ -130,9 +133,20 @@ def resolve_model(name: str, *, cache_dir: Path | None = None, **overrides: Any)
     `ConfigError` listing the known names.
     """
     spec = _resolve(name, cache_dir)
+    if name not in BUILTIN and remote_code_allowed():
+        overrides = {"trust_remote_code": True, **overrides}
     if overrides:
         spec = ModelSpec(**{**spec.to_dict(), **overrides})
     return spec
+
+
+TRUST_REMOTE_CODE_ENV = "DEM_TRUST_REMOTE_CODE"
+
+
+def remote_code_allowed() -> bool:
+    """Whether the user who runs dem allowed the models they name to run their own code
+    (``dem --trust-remote-code`` or ``DEM_TRUST_REMOTE_CODE=1``); never read from a file."""
+    return os.environ.get(TRUST_REMOTE_CODE_ENV, "") == "1"
 
 
 def _is_hub_id(name: str) -> bool:

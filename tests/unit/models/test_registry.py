@@ -192,3 +192,22 @@ def test_list_models_says_where_each_name_comes_from(monkeypatch, tmp_path):
     monkeypatch.setenv("DEM_MODELS", str(path))
     sources = {r.name: r.source for r in list_models()}
     assert sources == {"organism": "built-in", "smollm2": "built-in", "mine": str(path)}
+
+
+def test_trust_remote_code_comes_from_the_user_who_runs_dem(monkeypatch, tmp_path):
+    """`dem --trust-remote-code` (or DEM_TRUST_REMOTE_CODE=1) allows it for the hub ids and
+    folders named, never for the shipped models; the command restores the environment."""
+    import os
+
+    from dem.cli import main
+
+    monkeypatch.delenv("DEM_TRUST_REMOTE_CODE", raising=False)
+    assert not resolve_model("org/m").trust_remote_code
+    monkeypatch.setenv("DEM_TRUST_REMOTE_CODE", "1")
+    assert resolve_model("org/m").trust_remote_code
+    (tmp_path / "config.json").write_text("{}")
+    assert resolve_model(str(tmp_path)).trust_remote_code
+    assert not resolve_model("organism").trust_remote_code
+    monkeypatch.delenv("DEM_TRUST_REMOTE_CODE")
+    assert main(["--trust-remote-code", "models"]) == 0
+    assert "DEM_TRUST_REMOTE_CODE" not in os.environ
