@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dem.errors import DemError
+from dem.models.backends._chat_tokens import ChatTokens
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
 
@@ -77,7 +78,7 @@ def resolve_vllm_dtype(dtype: str) -> str:
     return "bfloat16" if _on_gpu() else "float32"
 
 
-class VLLMBackend:
+class VLLMBackend(ChatTokens):
     """A `Backend` over an offline ``vllm.LLM`` engine with LoRA enabled."""
 
     name = "vllm"
@@ -149,34 +150,6 @@ class VLLMBackend:
                 **engine_options,
             )
         self.llm = _ENGINES[key]
-
-    # ------------------------------------------------------------------ tokens
-    def render(self, conversation: Conversation, *, add_generation_prompt: bool = True) -> str:
-        return self.tokenizer.apply_chat_template(
-            [dict(m) for m in conversation],
-            tokenize=False,
-            add_generation_prompt=add_generation_prompt,
-        )
-
-    def encode(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-
-    def reply_ids(self, conversation: Conversation, reply: str) -> tuple[list[int], list[int]]:
-        """``(prompt ids, reply ids)`` as the transformers backend makes them: the reply as the
-        template writes it, up to its first stop token (appended when the template writes none)."""
-        prompt = self.render(conversation, add_generation_prompt=True)
-        full = self.render(
-            [*conversation, {"role": "assistant", "content": reply}], add_generation_prompt=False
-        )
-        if not full.startswith(prompt):
-            raise DemError(
-                f"{self.spec.display_name}: the chat template does not extend the generation "
-                "prompt with the assistant reply, so the reply cannot be scored on its own"
-            )
-        ids = self.encode(full[len(prompt) :])
-        cut = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
-        ids = ids[: cut + 1] if cut is not None else [*ids, self.stop_ids[0]]
-        return self.encode(prompt), ids
 
     # ------------------------------------------------------------------ generation
     def generate(
