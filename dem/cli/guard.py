@@ -69,41 +69,23 @@ def _policy(args: argparse.Namespace) -> tuple[Any, Any]:
     return policy, belief
 
 
+LIMITS = (
+    "max_body",
+    "max_in_flight",
+    "max_queue",
+    "header_timeout",
+    "body_timeout",
+    "batch_wait",
+    "shutdown_timeout",
+)
+
+
 def _limit_args(p: argparse.ArgumentParser) -> None:
+    """The service's limits as flags, help and defaults from `ServeLimits`."""
+    from dem.cli._config_args import add_config_arguments
     from dem.guard.server import ServeLimits
 
-    d = ServeLimits()
-    p.add_argument("--max-body", type=int, default=d.max_body, help="largest body (bytes; 413)")
-    p.add_argument(
-        "--max-in-flight", type=int, default=d.max_in_flight, help="requests worked on at once"
-    )
-    p.add_argument(
-        "--max-queue",
-        type=int,
-        default=d.max_queue,
-        help="requests waiting for a worker; beyond that, 503 with Retry-After",
-    )
-    p.add_argument(
-        "--header-timeout",
-        type=float,
-        default=d.header_timeout,
-        help="seconds to send the request headers before the connection is closed",
-    )
-    p.add_argument(
-        "--body-timeout", type=float, default=d.body_timeout, help="seconds to send the body (408)"
-    )
-    p.add_argument(
-        "--batch-wait",
-        type=float,
-        default=d.batch_wait,
-        help="seconds a check waits for answers being generated to join its batch",
-    )
-    p.add_argument(
-        "--shutdown-timeout",
-        type=float,
-        default=d.shutdown_timeout,
-        help="seconds SIGTERM waits for requests in flight",
-    )
+    add_config_arguments(p, ServeLimits, LIMITS)
 
 
 def _access(args: argparse.Namespace) -> tuple[str, ...] | None:
@@ -332,6 +314,7 @@ def _upstream_model(url: str, timeout: float) -> str:
 
 def serve_command(args: argparse.Namespace) -> int:
     from dem.cli._command import check_output_dir
+    from dem.cli._config_args import config_from_args
     from dem.errors import ConfigError
     from dem.guard.guard import Guard
     from dem.guard.log import DecisionLog
@@ -345,15 +328,7 @@ def serve_command(args: argparse.Namespace) -> int:
     check_output_dir("--log-dir", args.log_dir)
     keys = _access(args)
     try:
-        limits = ServeLimits(
-            max_body=args.max_body,
-            header_timeout=args.header_timeout,
-            body_timeout=args.body_timeout,
-            max_in_flight=args.max_in_flight,
-            max_queue=args.max_queue,
-            shutdown_timeout=args.shutdown_timeout,
-            batch_wait=args.batch_wait,
-        )
+        limits = config_from_args(args, ServeLimits, LIMITS)
     except ConfigError as exc:
         raise ConfigError(f"--{exc.field.replace('_', '-')}", str(exc).split(": ", 1)[1]) from None
     if not args.timeout > 0:
