@@ -84,6 +84,6 @@ def test_pack_tasks_lead_with_the_packs(tiny_preset, tmp_path) -> None:
     one = Experiment.create(str(tiny_preset), cache=str(tmp_path), pack=1).pack_tasks(conds)
     assert [t.condition.id for t in one] == [c.id for c in conds] and not any(t.pack for t in one)
     default = Experiment.create(str(tiny_preset), cache=str(tmp_path)).pack_tasks(conds, 2)
-    assert [len(t.pack) for t in default] == [1, 0, 0, 0]  # 3 adapters, 2 workers: 2 + 1
+    assert not any(t.pack for t in default)  # on a CPU packing saves nothing: one at a time
     with pytest.raises(ConfigError, match="--pack"):
         Experiment.create(str(tiny_preset), pack=0)
