@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dem.errors import ConfigError
-from dem.evals.stats import Estimate
+from dem.evals.stats import Estimate, rank_auc
 
 
 @dataclass(frozen=True)
@@ -75,18 +75,7 @@ def auroc(scores: Sequence[float], labels: Sequence[bool]) -> float:
     import numpy as np
 
     s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
-    return _auroc(s[y], s[~y])
-
-
-def _auroc(pos: Any, neg: Any) -> float:
-    import numpy as np
-
-    if len(pos) == 0 or len(neg) == 0:
-        return math.nan
-    neg = np.sort(neg)
-    below = np.searchsorted(neg, pos, side="left")
-    tied = np.searchsorted(neg, pos, side="right") - below
-    return float((below + 0.5 * tied).sum() / (len(pos) * len(neg)))
+    return rank_auc(s[y], s[~y])
 
 
 def _hits(scores: Any, labels: Any, k: int) -> int:
@@ -161,7 +150,7 @@ def detection_metrics(
             # a budget flags k in every resample; a threshold, what reaches it
             kb = k if budget is not None else int((sb >= selection.threshold).sum())
             hb = _hits(sb, yb, kb) if kb else 0
-            draws[b] = (_auroc(sb[yb], sb[~yb]), hb / kb if kb else np.nan, hb / len(pos))
+            draws[b] = (rank_auc(sb[yb], sb[~yb]), hb / kb if kb else np.nan, hb / len(pos))
     alpha = (1 - confidence) / 2
     estimates = []
     for j, value in enumerate(point):

@@ -50,6 +50,19 @@ def _check(n_resamples: int, ci: float) -> None:
         raise ConfigError("ci", f"must be in (0, 1), got {ci}")
 
 
+def rank_auc(pos: Any, neg: Any) -> float:
+    """P(a positive score exceeds a negative one), ties counting one half (the Mann-Whitney
+    AUC of two score arrays); NaN when either is empty."""
+    import numpy as np
+
+    if len(pos) == 0 or len(neg) == 0:
+        return math.nan
+    neg = np.sort(neg)
+    below = np.searchsorted(neg, pos, side="left")
+    tied = np.searchsorted(neg, pos, side="right") - below
+    return float((below + 0.5 * tied).sum() / (len(pos) * len(neg)))
+
+
 def bootstrap(
     n: int, statistic: Statistic, *, n_resamples: int = 2000, ci: float = 0.95, seed: int = 0
 ) -> Estimate:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dem.errors import ConfigError
+from dem.evals.stats import rank_auc
 from dem.fields import help_field
 from dem.guard.belief import BeliefConfig
 from dem.guard.guard import Check, Guard
@@ -136,12 +137,23 @@ def curve(outcomes: Sequence[Replayed], policy: GuardPolicy) -> list[dict[str, f
 
 def risk_auc(outcomes: Sequence[Replayed]) -> float | None:
     """P(risk of a lie > risk of an honest answer), ties counted half (rows with a risk)."""
-    lie = [r.check.risk for r in outcomes if r.label == "lie" and r.check.risk is not None]
-    hon = [r.check.risk for r in outcomes if r.label == "honest" and r.check.risk is not None]
-    if not lie or not hon:
+    lie, hon = _risks(outcomes)
+    if not len(lie) or not len(hon):
         return None
-    wins = sum((a > b) + 0.5 * (a == b) for a in lie for b in hon)
-    return wins / (len(lie) * len(hon))
+    return rank_auc(lie, hon)
+
+
+def _risks(outcomes: Sequence[Replayed]) -> tuple[Any, Any]:
+    """The guard's risk of each lie and of each honest answer (rows with a risk), as arrays."""
+    import numpy as np
+
+    def risks(label: str) -> Any:
+        return np.asarray(
+            [r.check.risk for r in outcomes if r.label == label and r.check.risk is not None],
+            dtype=float,
+        )
+
+    return risks("lie"), risks("honest")
 
 
 def risk_auc_ci(
@@ -151,22 +163,15 @@ def risk_auc_ci(
     (their counts stay fixed); ``[None, None]`` without both."""
     import numpy as np
 
-    lie = np.asarray(
-        [r.check.risk for r in outcomes if r.label == "lie" and r.check.risk is not None]
-    )
-    hon = np.asarray(
-        [r.check.risk for r in outcomes if r.label == "honest" and r.check.risk is not None]
-    )
+    lie, hon = _risks(outcomes)
     if not len(lie) or not len(hon):
         return [None, None]
     rng = np.random.default_rng(seed)
     values = np.empty(n_resamples)
     for b in range(n_resamples):
         pos = lie[rng.integers(0, len(lie), len(lie))]
-        neg = np.sort(hon[rng.integers(0, len(hon), len(hon))])
-        below = np.searchsorted(neg, pos, side="left")
-        tied = np.searchsorted(neg, pos, side="right") - below
-        values[b] = (below + 0.5 * tied).sum() / (len(pos) * len(neg))
+        neg = hon[rng.integers(0, len(hon), len(hon))]
+        values[b] = rank_auc(pos, neg)
     alpha = (1.0 - ci) / 2.0
     lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
     return [float(lo), float(hi)]

@@ -7,7 +7,13 @@ import math
 import pytest
 
 from dem.errors import ConfigError
-from dem.evals.stats import bootstrap_mean, mcnemar_exact, paired_bootstrap, sign_test
+from dem.evals.stats import (
+    bootstrap_mean,
+    mcnemar_exact,
+    paired_bootstrap,
+    rank_auc,
+    sign_test,
+)
 
 
 def test_bootstrap_mean_is_seeded_and_brackets_the_mean():
@@ -45,3 +51,15 @@ def test_exact_tests():
     assert sign_test(10, 0) == pytest.approx(2 / 2**10)
     assert sign_test(8, 2) == pytest.approx(2 * (1 + 10 + 45) / 1024)
     assert mcnemar_exact(2, 8) == sign_test(8, 2)
+
+
+def test_rank_auc_counts_ties_half_and_matches_the_pairwise_count():
+    import random
+
+    rng = random.Random(0)
+    pos = [rng.choice([0.1, 0.2, 0.3, 0.4]) for _ in range(40)]
+    neg = [rng.choice([0.0, 0.1, 0.2, 0.3]) for _ in range(30)]
+    pairs = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+    assert rank_auc(pos, neg) == pairs
+    assert rank_auc([1.0], [1.0]) == 0.5 and rank_auc([2.0], [1.0]) == 1.0
+    assert math.isnan(rank_auc([], [1.0])) and math.isnan(rank_auc([1.0], []))
