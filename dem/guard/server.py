@@ -23,7 +23,6 @@ run as one batch, from one thread (`dem.guard.batching`).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import socket
 import threading
@@ -38,6 +37,7 @@ from dem.guard.batching import Batcher
 from dem.guard.guard import Check, Guard
 from dem.guard.stakes import LOW, TopicRule, assess
 from dem.guard.upstream import UpstreamError
+from dem.loopback import is_loopback
 from dem.validation import check_fields
 
 ROLES = ("system", "user", "assistant")
@@ -83,16 +83,6 @@ class ServeLimits:
             raise ConfigError(
                 "shutdown_timeout", f"expected seconds >= 0, got {self.shutdown_timeout}"
             )
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (an address or ``localhost``) is a loopback address."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_listen(host: str, port: int) -> None:

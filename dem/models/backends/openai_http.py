@@ -24,7 +24,6 @@ the conversation exactly as the server's model expects it).
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import math
 import os
 import threading
@@ -38,6 +37,7 @@ from typing import Any
 import httpx
 
 from dem.errors import ConfigError, DemError
+from dem.loopback import is_loopback
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
 
@@ -53,17 +53,6 @@ class HTTPFailure(DemError):
     def __init__(self, message: str, status: int | None = None) -> None:
         self.status = status
         super().__init__(message)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a name or an IP literal) is this machine: localhost, 127.0.0.0/8, ::1."""
-    host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
