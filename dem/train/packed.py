@@ -65,6 +65,8 @@ def pack_shape(spec: SFTSpec) -> tuple[Any, ...] | None:
         return None
     if spec.trainer_args:  # e.g. TRL's own packing or another optimizer: the plain loop only
         return None
+    if spec.mitigations:  # their loss terms, hooks and data live in the TRL trainer's path
+        return None
     return (
         spec.lora_r,
         spec.target_modules,
