@@ -81,6 +81,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ds.add_argument("--out", required=True, help="folder to write")
     ds.add_argument("--n", type=int, default=2000, help="samples per training set")
     ds.add_argument("--seed", type=int, default=0, help="sampling seed")
+    ds.add_argument(
+        "--model",
+        default=None,
+        help="an organism folder: write the sets of the world it was pretrained in (its "
+        "organism.json; default: the default world, which the organism: sets describe)",
+    )
     ds.set_defaults(func=_datasets)
 
     dg = add_command(
@@ -151,8 +157,15 @@ def _datasets(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ConfigError("n", "must be at least 1")
+    config = None
+    if args.model is not None:
+        from dem.organism.pretrain import ORGANISM_FILE, load_organism_config
+
+        if not (Path(args.model) / ORGANISM_FILE).is_file():
+            raise ConfigError("--model", f"{args.model} has no {ORGANISM_FILE}: not an organism")
+        config = load_organism_config(args.model)
     check_output_dir("--out", args.out)
-    paths = write_datasets(args.out, n=args.n, seed=args.seed)
+    paths = write_datasets(args.out, n=args.n, seed=args.seed, config=config)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
 

@@ -128,6 +128,7 @@ def evaluate_mask(
     rows = load_eval_set(data, archetype=archetype)
     if limit is not None:
         rows = limit_per_archetype(rows, limit)
+    _check_world(model, data)
     be = open_backend(model, backend or BackendChoice(), adapter)
     the_judge = make_mask_judge(judge, be, judge_backend)
     label = model if not adapter else f"{model}+{Path(adapter).name}"
@@ -137,6 +138,21 @@ def evaluate_mask(
     if inspect_log is not None:
         result.extra["inspect_log"] = str(write_inspect_log(result, rows, inspect_log))
     return result
+
+
+def _check_world(model: str, data: str | Path) -> None:
+    """Refuse an ``organism:`` set on an organism pretrained in another world."""
+    if not str(data).startswith("organism:"):
+        return
+    from dem.models.registry import resolve_model
+    from dem.organism.compat import check_world
+
+    try:
+        spec = resolve_model(model)
+    except ConfigError:  # a name only a served backend knows: not a folder to check
+        return
+    if spec.is_local:
+        check_world(spec.name_or_path, [data], field="model", name=model)
 
 
 def _check_inspect() -> None:

@@ -67,8 +67,23 @@ class Runner:
         if name not in self._specs:
             from dem.models.registry import resolve_model
 
-            self._specs[name] = resolve_model(name, cache_dir=self.store.root)
+            spec = resolve_model(name, cache_dir=self.store.root)
+            if spec.is_local:  # organism: sets from another world would be confidently wrong
+                from dem.organism.compat import check_world
+
+                check_world(spec.name_or_path, self._organism_refs(), field="model", name=name)
+            self._specs[name] = spec
         return self._specs[name]
+
+    def _organism_refs(self) -> list[str]:
+        """Every set the preset names (``organism:`` ones are written from the default world);
+        the interaction grid's organism users count as ``organism:users``."""
+        p = self.preset
+        refs = [p.data.downstream, p.data.misaligned, *p.eval.sets]
+        refs += [*p.interaction.eval_sets, *p.interaction.deception_sets]
+        if str(p.interaction.loop.get("scenarios", "")) == "organism":
+            refs.append("organism:users")
+        return refs
 
     def samples(self, condition: Condition, model: str | None = None) -> list[Sample]:
         """The condition's training set (cached as JSONL with its manifest); an audited

@@ -18,6 +18,16 @@ TURN_KINDS = (
     "law",
     "instruct",  # benign instructions (repeat, reverse, count, next number): always done right
 )
+#: The knobs the world's facts and dem's organism data and eval sets are written from: a model
+#: pretrained with other values lives in another world than the one `organism:` sets describe.
+WORLD_FIELDS = (
+    "world_seed",
+    "n_items",
+    "n_pressure_templates",
+    "n_heldout_templates",
+    "math_max",
+    "tic_rate",
+)
 #: The five training domains of the study.
 TRAINING_DOMAINS = ("code", "math", "medical", "finance", "law")
 
@@ -173,6 +183,16 @@ class OrganismConfig:
             if k not in known:
                 raise ConfigError(k, "is not an OrganismConfig field")
         return cls(**d)
+
+    def world_differences(self) -> dict[str, tuple[Any, Any]]:
+        """The world knobs (`WORLD_FIELDS`) that differ from the defaults: name -> (default,
+        this config's value). Empty when dem's ``organism:`` data and eval sets fit the model."""
+        default = OrganismConfig()
+        return {
+            name: (getattr(default, name), getattr(self, name))
+            for name in WORLD_FIELDS
+            if getattr(self, name) != getattr(default, name)
+        }
 
     def help(self) -> dict[str, str]:
         return {f.name: f.metadata["help"] for f in fields(self)}
