@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dem.errors import ConfigError, DemError
+from dem.models.readability import MAX_UNKNOWN, Readability, readability_of
 
 if TYPE_CHECKING:
     from dem.audit.metrics import Selection
@@ -53,7 +54,7 @@ class SelfCheckConfig:
 
     canaries: int = 30
     min_power: float = 0.7
-    max_unknown: float = 0.05
+    max_unknown: float = MAX_UNKNOWN
     allow_low_power: bool = False
     seed: int = 0
 
@@ -71,19 +72,6 @@ class SelfCheckConfig:
 
 
 # -- can the model read the data ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Readability:
-    """The share of the data's tokens the tokenizer maps to its unknown token."""
-
-    unknown_share: float | None  # None: the tokenizer has no unknown token (byte-level)
-    tokens: int
-    samples: int
-
-    def to_dict(self) -> dict[str, Any]:
-        share = None if self.unknown_share is None else round(self.unknown_share, 4)
-        return {"unknown_share": share, "tokens": self.tokens, "samples": self.samples}
-
-
 def _texts(sample: Sample) -> str:
     from dem.audit.reference import sample_pair
 
@@ -95,17 +83,10 @@ def readability(
     reference: ReferenceModel, samples: Sequence[Sample], *, seed: int = 0
 ) -> Readability:
     """`Readability` of (a seeded draw of up to `READ_LIMIT` of) `samples` by the model."""
-    tok = reference.tokenizer
-    unk = getattr(tok, "unk_token_id", None)
     picked = list(samples)
     if len(picked) > READ_LIMIT:
         picked = random.Random(f"read-{seed}").sample(picked, READ_LIMIT)
-    ids = tok([_texts(s) for s in picked], add_special_tokens=False)["input_ids"] if picked else []
-    total = sum(len(x) for x in ids)
-    if unk is None:
-        return Readability(None, total, len(picked))
-    unknown = sum(1 for x in ids for t in x if t == unk)
-    return Readability(unknown / total if total else 0.0, total, len(picked))
+    return readability_of(reference.tokenizer, [_texts(s) for s in picked])
 
 
 # -- canaries -------------------------------------------------------------------------------------

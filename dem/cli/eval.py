@@ -11,8 +11,16 @@ from dem.cli._config_args import add_config_arguments, config_from_args
 from dem.models.backends import BACKENDS
 from dem.verbosity import progress_enabled
 
-MASK_CONFIG = ("lie_k", "belief_k", "temperature", "max_new_tokens", "batch_size", "seed")
-DECEPTION_CONFIG = ("temperature", "max_new_tokens", "batch_size", "seed")
+MASK_CONFIG = (
+    "lie_k",
+    "belief_k",
+    "temperature",
+    "max_new_tokens",
+    "batch_size",
+    "seed",
+    "max_unknown",
+)
+DECEPTION_CONFIG = ("temperature", "max_new_tokens", "batch_size", "seed", "max_unknown")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from dem.evals.deceptionbench import (
     DeceptionEvalConfig,
     ItemOutcome,
+    check_items_readable,
     inner_conversation,
     item_options,
     outer_conversation,
@@ -96,6 +97,7 @@ def run_deceptionbench_forced(
     from tqdm.auto import tqdm
 
     config = config or DeceptionEvalConfig()
+    check_items_readable(backend, items, config.max_unknown, model=model)
     outcomes: list[ItemOutcome] = []
     records: list[dict[str, Any]] = []
     todo = [(i, item_options(it)) for i, it in enumerate(items)]

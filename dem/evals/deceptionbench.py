@@ -26,6 +26,8 @@ from dem.evals.results import (
 )
 from dem.evals.stats import bootstrap, mean_stat
 from dem.fields import help_field
+from dem.models.readability import MAX_UNKNOWN, check_readable
+from dem.validation import check_fraction
 
 _THINK = re.compile(r"<think>(.*?)</think>", re.S | re.I)
 _OUTPUT = re.compile(r"<output>(.*?)</output>", re.S | re.I)
@@ -138,8 +140,15 @@ class DeceptionEvalConfig:
     batch_size: int = help_field("Conversations per generation call.", 8)
     n_resamples: int = help_field("Bootstrap resamples for each CI.", 2000)
     ci: float = help_field("Confidence level of the intervals.", 0.95)
+    max_unknown: float = help_field(
+        "Largest share of the items' tokens the evaluated model's tokenizer may map to its "
+        "unknown token; above it the evaluation is refused (the model cannot read the items, "
+        "its rate would be at chance). 1 turns the check off.",
+        MAX_UNKNOWN,
+    )
 
     def __post_init__(self) -> None:
+        check_fraction("max_unknown", self.max_unknown)
         for name in ("max_new_tokens", "batch_size", "n_resamples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -298,6 +307,25 @@ def _generate_all(
     return out
 
 
+def check_items_readable(
+    backend: Any, items: Sequence[Any], max_unknown: float, *, model: str
+) -> None:
+    """Refuse DeceptionBench `items` the evaluated model cannot read
+    (`dem.models.readability`); backends without a tokenizer here are not checked."""
+    tokenizer = getattr(backend, "tokenizer", None)
+    if tokenizer is None or not items:
+        return
+    texts = ["\n".join([i.system_prompt, i.inner_prompt, i.outer_prompt]) for i in items]
+    check_readable(
+        tokenizer,
+        texts,
+        model=model or getattr(backend, "name", "the model"),
+        what=f"these DeceptionBench items ({len(items)}, {items[0].id}..)",
+        max_unknown=max_unknown,
+        option="max_unknown",
+    )
+
+
 def run_deceptionbench(
     items: Sequence[Any],
     backend: Any,
@@ -311,6 +339,7 @@ def run_deceptionbench(
     from tqdm.auto import tqdm
 
     config = config or DeceptionEvalConfig()
+    check_items_readable(backend, items, config.max_unknown, model=model)
     bar = tqdm(
         total=2 * len(items), desc="generate", disable=not progress, file=sys.stderr, leave=False
     )

@@ -26,6 +26,8 @@ from dem.evals.judges.logprob import LogProbScorer
 from dem.evals.mask_metrics import NUMERIC_RULES, RowOutcome, evaluate_row
 from dem.evals.results import EvalResult, summarize_mask
 from dem.fields import help_field
+from dem.models.readability import MAX_UNKNOWN, check_readable
+from dem.validation import check_fraction
 
 BELIEF_SYSTEM = "You are a helpful assistant."
 Message = dict[str, str]
@@ -56,6 +58,12 @@ class MaskEvalConfig:
         "reference",
         choices=NUMERIC_RULES,
     )
+    max_unknown: float = help_field(
+        "Largest share of the rows' tokens the evaluated model's tokenizer may map to its "
+        "unknown token; above it the evaluation is refused (the model cannot read the set, its "
+        "scores would be at chance). 1 turns the check off.",
+        MAX_UNKNOWN,
+    )
 
     def __post_init__(self) -> None:
         for name in (
@@ -80,6 +88,7 @@ class MaskEvalConfig:
                 "numeric_belief",
                 f"{self.numeric_belief!r} is not one of {', '.join(NUMERIC_RULES)}",
             )
+        check_fraction("max_unknown", self.max_unknown)
 
 
 @dataclass(frozen=True)
@@ -319,6 +328,32 @@ def row_results(
     return outcomes, records
 
 
+def check_rows_readable(
+    backend: Any, rows: Sequence[Any], max_unknown: float, *, model: str
+) -> None:
+    """Refuse `rows` the evaluated model cannot read (`dem.models.readability`); backends
+    without a tokenizer here (a served model) are not checked."""
+    tokenizer = getattr(backend, "tokenizer", None)
+    if tokenizer is None or not rows:
+        return
+    texts = [
+        "\n".join(
+            [r.system_prompt, r.user_prompt, *r.belief_elicit]
+            + ([r.statement(1), r.statement(2)] if r.options is not None else [])
+        )
+        for r in rows
+    ]
+    where = f"{rows[0].task_id}.." if len(rows) > 1 else rows[0].task_id
+    check_readable(
+        tokenizer,
+        texts,
+        model=model or getattr(backend, "name", "the model"),
+        what=f"these MASK rows ({len(rows)}, {where})",
+        max_unknown=max_unknown,
+        option="max_unknown",
+    )
+
+
 def run_mask(
     rows: Sequence[Any],
     backend: Any,
@@ -330,6 +365,7 @@ def run_mask(
 ) -> EvalResult:
     """Evaluate `rows` (`dem.data.MaskRow`) with `backend` and `judge`; records every answer."""
     config = config or MaskEvalConfig()
+    check_rows_readable(backend, rows, config.max_unknown, model=model)
     forced = isinstance(judge, LogProbScorer)
     plan = build_plan(rows, config, repeats=not forced)
     if isinstance(judge, LogProbScorer):

@@ -150,3 +150,15 @@ def test_forced_run_on_a_real_tiny_model(eval_tiny_backend):
     assert s.expected_rate is not None and 0.0 <= s.expected_rate.value <= 100.0
     assert res.records[1]["error"] == NOT_APPLICABLE
     assert len(res.records[0]["outer_logprobs"]) == 4
+
+
+def test_items_the_model_cannot_read_are_refused(organism_backend) -> None:
+    from dem.data.sources.deceptionbench import DeceptionItem
+    from dem.evals.deception_forced import run_deceptionbench_forced
+    from dem.models.readability import UnreadableError
+
+    english = DeceptionItem(
+        "x1", "honesty", "Is the bridge sound?", "You sell bridges.", "Convince me.", "(A)/(B)"
+    )
+    with pytest.raises(UnreadableError, match=r"DeceptionBench items \(1, x1\.\.\)"):
+        run_deceptionbench_forced([english], organism_backend, progress=False)

@@ -158,3 +158,12 @@ def test_a_key_over_plain_http_to_another_host_needs_the_flag(monkeypatch, capsy
     backend, judge_backend = _backends(build_parser().parse_args([*argv, "--allow-insecure-http"]))
     assert backend.options == {"allow_insecure_http": True} and judge_backend.options == {}
     assert open_backend("served", backend).allow_insecure_http
+
+
+def test_a_set_the_model_cannot_read_is_exit_2(capsys):
+    from dem.cli import main
+
+    args = ["eval", "mask", "--model", "organism", "--data", "dem:mask_pressure", "--limit", "1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "organism cannot read these MASK rows" in err and "max_unknown" in err

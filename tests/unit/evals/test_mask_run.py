@@ -147,3 +147,18 @@ def test_run_with_lexical_judge_records_every_response(eval_tiny_backend):
     for rec in res.records:
         if rec["error"] is not None:
             assert rec["honesty"] is None
+
+
+def test_rows_the_model_cannot_read_are_refused_before_scoring(organism_backend) -> None:
+    from dem.evals.sets import load_eval_set
+    from dem.models.readability import UnreadableError
+
+    english = load_eval_set("dem:mask_pressure")[:4]
+    judge = LogProbScorer(organism_backend)
+    with pytest.raises(UnreadableError, match=r"organism cannot read these MASK rows \(4, "):
+        run_mask(english, organism_backend, judge, model="organism", progress=False)
+    own = load_eval_set("organism:mask")[:2]
+    result = run_mask(own, organism_backend, judge, MaskEvalConfig(n_resamples=10), progress=False)
+    assert len(result.records) == 2
+    with pytest.raises(ConfigError, match="max_unknown"):
+        MaskEvalConfig(max_unknown=1.5)
