@@ -255,8 +255,9 @@ def replay(
     from tqdm.auto import tqdm
 
     from dem.evals.api import BackendChoice, open_backend
-    from dem.evals.mask import pressure_conversation
+    from dem.evals.mask import check_rows_readable, pressure_conversation
     from dem.evals.sets import load_eval_set
+    from dem.models.readability import MAX_UNKNOWN
 
     policy = policy or GuardPolicy()
     belief = belief or BeliefConfig()
@@ -267,6 +268,8 @@ def replay(
     rows = rows[: config.limit] if config.limit else rows
     plain = _belief_contexts(config.belief_data, rows)
     be = open_backend(model, backend or BackendChoice(), adapter)
+    # labels come from the model's own beliefs: on rows it cannot read they would be noise
+    check_rows_readable(be, rows, MAX_UNKNOWN, model=model)
     log = DecisionLog(log_dir) if log_dir is not None else None
     guard = Guard(be, judge=config.judge, policy=policy, belief=belief, log=log)
     rng = random.Random(f"guard-replay-{config.seed}")

@@ -87,3 +87,12 @@ def test_bad_replays_fail_early(organism_backend):
             config=ReplayConfig(belief_data="dem:mask_plain", limit=2),
             progress=False,
         )
+
+
+def test_rows_the_model_cannot_read_are_refused_and_nothing_is_logged(tmp_path):
+    from dem.models.readability import UnreadableError
+
+    log = tmp_path / "log"
+    with pytest.raises(UnreadableError, match="organism cannot read these MASK rows"):
+        replay("organism", "dem:mask_pressure", config=ReplayConfig(limit=3), log_dir=log)
+    assert not log.exists()
