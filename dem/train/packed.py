@@ -466,9 +466,9 @@ def _optimizer_step(m: _Member, loss: float) -> None:
     m.done += 1
     m.window.append(loss)
     m.log.step(m.done, m.tokens)
-    every = trainer.args.logging_steps
-    if m.done == 1 or m.done % every == 0 or m.done == m.max_steps:
-        row = {"loss": round(sum(m.window) / len(m.window), 4), "learning_rate": lr}
+    # as `DefaultFlowCallback` logs: the first step (``logging_first_step``), every n-th step
+    if m.done == 1 or m.done % trainer.args.logging_steps == 0:
+        row = {"loss": sum(m.window) / len(m.window), "learning_rate": lr}
         if grad_norm is not None:
             row["grad_norm"] = grad_norm
         row.update({name: sum(v) / len(v) for name, v in m.metrics.items() if v})
