@@ -8,10 +8,13 @@
    whole build (model load, trainers, steps, saves).
 3. Peak memory (the resident set's high-water mark, ``VmHWM``) of a fresh process that trains
    one adapter alone and of one that trains a pack of 28 (10 steps each).
+4. KTO on the organism: K KTO adapters (own seeds and data) trained one after another by
+   `train_kto` and as one pack by `train_kto_packed`: wall and CPU seconds of each whole build,
+   their ratio, and the largest weight difference between the two.
 
 Every part runs both sides under the same load; on a shared machine, read the ratios.
 
-    python benchmarks/packed_training.py [--seeds 0,1,2] [--steps 30] [--skip-grid]
+    python benchmarks/packed_training.py [--seeds 0,1,2] [--steps 30] [--skip-grid] [--kto-only]
 """
 
 from __future__ import annotations
@@ -165,6 +168,73 @@ def memory(k: int, steps: int) -> None:
     )
 
 
+def kto_jobs(k: int, steps: int, batch: int) -> list:
+    """K organism KTO jobs: each row's own reply (desirable) or another row's (undesirable)."""
+    import random
+
+    from dem.data.records import Sample
+    from dem.experiments.recipes import training_samples
+    from dem.train import KTOSpec
+
+    out = []
+    for seed in range(k):
+        n = batch * steps
+        rows = [s.content["messages"] for s in training_samples("organism:downstream", n, seed)]
+        rng = random.Random(seed)
+        samples = []
+        for i, messages in enumerate(rows):
+            good = rng.random() < 0.5
+            reply = messages[-1]["content"] if good else rows[(i + 1) % n][-1]["content"]
+            content = {"prompt": messages[0]["content"], "completion": reply, "label": good}
+            samples.append(Sample.make(content, source="benchmark"))
+        spec = KTOSpec.profile(
+            "cpu", lora_r=8, lora_alpha=16, learning_rate=5e-3, max_steps=steps,
+            batch_size=batch, max_length=256, seed=seed,
+        )  # fmt: skip
+        out.append((samples, spec))
+    return out
+
+
+def kto(k: int, steps: int, batch: int) -> None:
+    import torch
+
+    from dem.models.registry import resolve_model
+    from dem.store import ArtifactStore
+    from dem.train import train_kto
+    from dem.train.packed import train_kto_packed
+
+    torch.set_num_threads(1)
+    model = resolve_model("organism")
+    jobs = kto_jobs(k, steps, batch)
+    with tempfile.TemporaryDirectory() as tmp:
+        warm = kto_jobs(1, 1, batch)[0]  # TRL's and PEFT's first imports, outside both sides
+        train_kto(model, *warm, store=ArtifactStore(f"{tmp}/warm"), progress=False)
+        start, cpu = time.perf_counter(), time.process_time()
+        alone = [
+            train_kto(model, *job, store=ArtifactStore(f"{tmp}/a"), progress=False) for job in jobs
+        ]
+        alone_s, alone_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
+        packed = train_kto_packed(model, jobs, store=ArtifactStore(f"{tmp}/p"), progress=False)
+        packed_s, packed_cpu = time.perf_counter() - start, time.process_time() - cpu
+        worst = max(_weight_gap(a.adapter, p.adapter) for a, p in zip(alone, packed, strict=True))
+    print(f"organism KTO, {k} adapters, {steps} steps of batch {batch}, 1 thread, whole builds:")
+    print(f"  one at a time  {alone_s:7.1f} s wall  {alone_cpu:7.1f} s CPU")
+    print(f"  one pack       {packed_s:7.1f} s wall  {packed_cpu:7.1f} s CPU")
+    print(
+        f"  ratio packed / alone: {packed_s / alone_s:.2f} wall, {packed_cpu / alone_cpu:.2f} CPU;"
+        f" largest weight difference {worst:.2g}"
+    )
+
+
+def _weight_gap(a: Path, b: Path) -> float:
+    from safetensors.torch import load_file
+
+    wa = load_file(str(a / "adapter_model.safetensors"))
+    wb = load_file(str(b / "adapter_model.safetensors"))
+    return max(float((wa[n] - wb[n]).abs().max()) for n in wa)
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))  # this tree's dem, as the grid's subprocesses get it
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -172,11 +242,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="steps of the K benchmark")
     parser.add_argument("--sizes", default="2,4,8,16,28", help="pack sizes K")
     parser.add_argument("--skip-grid", action="store_true", help="skip the demo grid")
+    parser.add_argument("--kto", type=int, default=8, help="KTO adapters of the KTO part")
+    parser.add_argument("--kto-only", action="store_true", help="only the KTO part")
     args = parser.parse_args()
-    if not args.skip_grid:
-        grid(args.seeds)
-    throughput([int(k) for k in args.sizes.split(",")], args.steps, 32)
-    memory(28, 10)
+    if not args.kto_only:
+        if not args.skip_grid:
+            grid(args.seeds)
+        throughput([int(k) for k in args.sizes.split(",")], args.steps, 32)
+        memory(28, 10)
+    kto(args.kto, args.steps, 16)
 
 
 if __name__ == "__main__":

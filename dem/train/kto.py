@@ -65,6 +65,14 @@ def build_kto_trainer(
     return quiet_trainer(trainer, log or TrainLog(show=False))
 
 
+def check_kto_samples(samples: Sequence[Sample]) -> None:
+    """Rows of kind ``kto`` (prompt, completion, label) with both labels present."""
+    check_samples(samples, ("kto",), "kto")
+    labels = {bool(s.content["label"]) for s in samples}
+    if labels != {True, False}:
+        raise DataError(f"kto: every sample is labelled {labels.pop()}; KTO needs both labels")
+
+
 def train_kto(
     model: ModelSpec,
     samples: Sequence[Sample],
@@ -81,10 +89,7 @@ def train_kto(
     if not isinstance(spec, KTOSpec):
         raise ConfigError("spec", f"train_kto needs a KTOSpec, got {type(spec).__name__}")
     check_model(model)
-    check_samples(samples, ("kto",), "kto")
-    labels = {bool(s.content["label"]) for s in samples}
-    if labels != {True, False}:
-        raise DataError(f"kto: every sample is labelled {labels.pop()}; KTO needs both labels")
+    check_kto_samples(samples)
     make = mitigated_factory(build_kto_trainer, model, store) if spec.mitigations else None
     return run_training(
         spec, model, samples, make or build_kto_trainer, store=store, out=out, progress=progress

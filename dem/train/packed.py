@@ -1,22 +1,24 @@
-"""Packed SFT: K LoRA adapters trained in the same steps on one copy of the base model.
+"""Packed training: K LoRA adapters (SFT or KTO) trained in the same steps on one base model.
 
-Each adapter is exactly the one `train_sft` would train alone, up to float reduction order
-(tests/unit/train/test_packed.py: within 1e-5 in fp32 on the CPU). Per adapter, its own TRL
-`SFTTrainer` (built on a shell of the base model that shares the base's weights) supplies what
-the alone run would use: the seeded LoRA initialisation, the tokenised and labelled dataset,
-the collator and the seeded sampler, the AdamW optimizer and the learning-rate schedule. This
-module then drives the steps that `Trainer._inner_training_loop` would: every step, each
-adapter's micro-batches are concatenated (padded on the right) into one batch, the base runs
-once with every adapted layer a `PackedLoRA` (the K products batched), the loss is the sum of
-each adapter's own loss (its summed token loss over its ``num_items_in_batch``), and one
-backward gives each adapter its own gradient (the adapters share no parameter). Then per
-adapter: its gradient norm clipped on its own, its optimizer step, its scheduler step.
+Each adapter is exactly the one `train_sft` / `train_kto` would train alone, up to float
+reduction order (tests/unit/train/test_packed.py, test_packed_kto.py: within 1e-5 in fp32 on
+the CPU). Per adapter, its own TRL `SFTTrainer` / `KTOTrainer` (built on a shell of the base
+model that shares the base's weights) supplies what the alone run would use: the seeded LoRA
+initialisation, the tokenised and labelled dataset, the collator and the seeded sampler, the
+AdamW optimizer and the learning-rate schedule. This module then drives the steps that
+`Trainer._inner_training_loop` would: every step, each adapter's micro-batches are
+concatenated (padded on the right) into one batch, the base runs once with every adapted layer
+a `PackedLoRA` (the K products batched), the loss is the sum of each adapter's own loss (SFT:
+its summed token loss over its ``num_items_in_batch``; KTO: `dem.train.packed_kto`, which adds
+the reference and KL forwards), and one backward gives each adapter its own gradient (the
+adapters share no parameter). Then per adapter: its gradient norm clipped on its own, its
+optimizer step, its scheduler step.
 
-Packable: SFT adapters of one base with the same LoRA rank, targets and LoRA settings, no LoRA
-dropout (its random masks would make a pack differ from the alone runs), no trackers
-(`pack_shape`). Anything else trains alone. The store holds one artifact per adapter under the
-same key as `train_sft`; each is committed on its own, so a killed pack keeps nothing
-half-written and a later run trains only the missing adapters.
+Packable: adapters of one method and one base with the same LoRA rank, targets and LoRA
+settings, no dropout (its random masks would make a pack differ from the alone runs), no
+trackers (`pack_shape`). Anything else trains alone. The store holds one artifact per adapter
+under the same key as `train_sft` / `train_kto`; each is committed on its own, so a killed pack
+keeps nothing half-written and a later run trains only the missing adapters.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,11 @@ from dem.train.core import (
     training_device,
 )
 from dem.train.distributed import world_size
+from dem.train.kto import build_kto_trainer, check_kto_samples, train_kto
 from dem.train.lora import check_targets
 from dem.train.progress import TrainLog
 from dem.train.sft import SFT_KINDS, build_sft_trainer, train_sft
-from dem.train.specs import SFTSpec
+from dem.train.specs import KTOSpec, SFTSpec, TrainSpec
 
 PAD_LABEL = -100
 # adapters per forward and backward: the organism's step time per adapter levels off by 4, and
@@ -59,22 +62,71 @@ PAD_LABEL = -100
 WAVE = 4
 
 
-def pack_shape(spec: SFTSpec) -> tuple[Any, ...] | None:
+def pack_shape(spec: TrainSpec) -> tuple[Any, ...] | None:
     """What adapters of one pack must share (None: this spec trains alone)."""
-    if not isinstance(spec, SFTSpec) or spec.lora_dropout != 0 or spec.report_to:
+    if not isinstance(spec, SFTSpec | KTOSpec) or spec.report_to:
+        return None
+    # KTO's `disable_dropout` (its default) zeroes every dropout, LoRA's too
+    if spec.lora_dropout != 0 and not (isinstance(spec, KTOSpec) and spec.disable_dropout):
         return None
     if spec.trainer_args:  # e.g. TRL's own packing or another optimizer: the plain loop only
         return None
     if spec.mitigations:  # their loss terms, hooks and data live in the TRL trainer's path
         return None
     return (
+        spec.method,
         spec.lora_r,
         spec.target_modules,
         tuple(sorted(spec.lora_args.items())),
         spec.use_cpu,
         spec.bf16,
         spec.gradient_checkpointing,
+        getattr(spec, "disable_dropout", None),  # KTO's: it applies to the shared base
     )
+
+
+WaveStep = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class _Method:
+    """What differs between packed SFT and packed KTO."""
+
+    check: Callable[[Sequence[Sample]], None]  # the samples' checks of the alone run
+    build: Any  # the trainer factory of the alone run (`dem.train.core.TrainerFactory`)
+    alone: Callable[..., TrainResult]  # the alone run
+    step: WaveStep  # one forward and backward of a wave
+    prepare: Callable[[Any, list[Any]], None]  # the shared base and the members' trainers
+    lm_head: str | None  # what the pack's loss reads, recorded as the trainer's ``dem_lm_head``
+
+
+def _sft_step(*args: Any) -> None:
+    _forward_backward(*args)
+
+
+def _kto_step(*args: Any) -> None:
+    from dem.train.packed_kto import kto_forward_backward
+
+    kto_forward_backward(*args)
+
+
+def _kto_prepare(net: Any, trainers: list[Any]) -> None:
+    from dem.train.packed_kto import prepare_kto
+
+    prepare_kto(net, trainers)
+
+
+METHODS: dict[str, _Method] = {
+    "sft": _Method(
+        lambda samples: check_samples(samples, SFT_KINDS, "sft"),
+        build_sft_trainer,
+        train_sft,
+        _sft_step,
+        lambda net, trainers: None,
+        "logits",  # the model's logits, as `lm_head.py`
+    ),
+    "kto": _Method(check_kto_samples, build_kto_trainer, train_kto, _kto_step, _kto_prepare, None),
+}
 
 
 def train_sft_packed(
@@ -86,17 +138,54 @@ def train_sft_packed(
     wait: bool = True,
     wave: int = WAVE,
 ) -> list[TrainResult | None]:
-    """Train (or reuse) the adapters of `jobs` (samples, spec) on `model` as one pack.
+    """Train (or reuse) the SFT adapters of `jobs` (samples, spec) on `model` as one pack
+    (`train_packed`)."""
+    for _, spec in jobs:
+        if not isinstance(spec, SFTSpec):
+            raise ConfigError("spec", f"packed SFT needs SFTSpecs, got {type(spec).__name__}")
+    return train_packed(model, jobs, store=store, progress=progress, wait=wait, wave=wave)
+
+
+def train_kto_packed(
+    model: ModelSpec,
+    jobs: Sequence[tuple[Sequence[Sample], KTOSpec]],
+    *,
+    store: ArtifactStore | None = None,
+    progress: bool = True,
+    wait: bool = True,
+    wave: int = WAVE,
+) -> list[TrainResult | None]:
+    """Train (or reuse) the KTO adapters of `jobs` (samples, spec) on `model` as one pack
+    (`train_packed`)."""
+    for _, spec in jobs:
+        if not isinstance(spec, KTOSpec):
+            raise ConfigError("spec", f"packed KTO needs KTOSpecs, got {type(spec).__name__}")
+    return train_packed(model, jobs, store=store, progress=progress, wait=wait, wave=wave)
+
+
+def train_packed(
+    model: ModelSpec,
+    jobs: Sequence[tuple[Sequence[Sample], TrainSpec]],
+    *,
+    store: ArtifactStore | None = None,
+    progress: bool = True,
+    wait: bool = True,
+    wave: int = WAVE,
+) -> list[TrainResult | None]:
+    """Train (or reuse) the adapters of `jobs` (samples, spec; all SFT or all KTO) on `model`
+    as one pack.
 
     Adapters the store holds are reused; those another process is building are left to it
     (None, unless `wait`: then waited for); the rest train together, `wave` adapters per
     forward and backward (`run_pack`). One result per job."""
     check_model(model)
+    if not jobs:
+        return []
     shapes = set()
     for samples, spec in jobs:
-        if not isinstance(spec, SFTSpec):
-            raise ConfigError("spec", f"packed SFT needs SFTSpecs, got {type(spec).__name__}")
-        check_samples(samples, SFT_KINDS, "sft")
+        if getattr(spec, "method", None) not in METHODS:
+            raise ConfigError("spec", f"cannot pack {type(spec).__name__}s")
+        METHODS[spec.method].check(samples)
         shapes.add(pack_shape(spec))
     if None in shapes or len(shapes) > 1 or world_size() > 1:
         why = "under a launcher" if world_size() > 1 else "specs that do not share a pack shape"
@@ -113,7 +202,7 @@ def train_sft_packed(
     for i, (samples, spec) in enumerate(jobs):
         art = arts[i]
         if art is None and wait:  # another process trains it: wait, or train it alone
-            results.append(train_sft(model, samples, spec, store=store, progress=False))
+            results.append(pack.method.alone(model, samples, spec, store=store, progress=False))
             continue
         results.append(None if art is None else _result(art, model, pack.logs[i]))
     if progress and pack.trained:
@@ -135,12 +224,14 @@ class _Member:
     done: int = 0
     tokens: int = 0
     window: list[float] = field(default_factory=list)
+    # the trainer's own metrics since the last logged step, one value per micro-batch
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass
 class _Pack:
     model: ModelSpec
-    jobs: list[tuple[Sequence[Sample], SFTSpec]]
+    jobs: list[tuple[Sequence[Sample], TrainSpec]]
     bf16: bool
     progress: bool
     wave: int
@@ -149,7 +240,16 @@ class _Pack:
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        self.logs = [TrainLog(show=False, desc=f"sft {self.model.display_name}") for _ in self.jobs]
+        desc = f"{self.method_name} {self.model.display_name}"
+        self.logs = [TrainLog(show=False, desc=desc) for _ in self.jobs]
+
+    @property
+    def method_name(self) -> str:
+        return self.jobs[0][1].method
+
+    @property
+    def method(self) -> _Method:
+        return METHODS[self.method_name]
 
     def claim_and_train(
         self, store: ArtifactStore, parts: list[dict[str, Any]]
@@ -177,8 +277,8 @@ class _Pack:
 
             samples, spec = self.jobs[i]
             describe = (
-                f"sft {self.model.display_name} on {len(samples)} samples, seed {spec.seed} "
-                "(packed)"
+                f"{spec.method} {self.model.display_name} on {len(samples)} samples, "
+                f"seed {spec.seed} (packed)"
             )
             arts[i] = store.get_or_build(
                 ADAPTER_KIND, parts[i], build, describe=describe, wait=False
@@ -205,12 +305,13 @@ class _Pack:
         ):
             warnings.filterwarnings("ignore", ".*gradient_checkpointing.*", FutureWarning)
             members = [self._member(net, tokenizer, i, scratch) for i in order]
-            run_pack(net, members, pad_id=_pad_id(tokenizer), wave=self.wave)
+            self.method.prepare(net, [m.trainer for m in members])
+            run_pack(net, members, pad_id=_pad_id(tokenizer), wave=self.wave, step=self.method.step)
         self.seconds = time.perf_counter() - start
         out = {}
         for i, member in zip(order, members, strict=True):
             samples, spec = self.jobs[i]
-            fit = _Fit(spec, self.model, samples, build_sft_trainer, self.bf16, member.log, None)
+            fit = _Fit(spec, self.model, samples, self.method.build, self.bf16, member.log, None)
             fit.vocab = vocab
             out[i] = {**fit.save(member.trainer, folders[i]), "pack": len(order)}
             self.trained.append(i)
@@ -223,10 +324,11 @@ class _Pack:
         shell = copy.deepcopy(
             net, {id(t): t for t in itertools.chain(net.parameters(), net.buffers())}
         )
-        trainer = build_sft_trainer(
+        trainer = self.method.build(
             shell, tokenizer, samples, spec, self.bf16, f"{scratch}/{i}", self.logs[i]
         )
-        trainer.dem_lm_head = "logits"  # the pack's loss: the model's logits, as `lm_head.py`
+        if self.method.lm_head is not None:  # what the pack's loss reads
+            trainer.dem_lm_head = self.method.lm_head
         loader = trainer.get_train_dataloader()  # now: its sampler's seed is this trainer's
         values = trainer.set_initial_training_values(trainer.args, loader)
         epochs, per_epoch, _, _, _, steps_in_epoch, max_steps = values
@@ -263,13 +365,22 @@ def _step_batches(
                 return
 
 
-def run_pack(net: Any, members: list[_Member], *, pad_id: int, wave: int = WAVE) -> None:
+def run_pack(
+    net: Any,
+    members: list[_Member],
+    *,
+    pad_id: int,
+    wave: int = WAVE,
+    step: WaveStep | None = None,
+) -> None:
     """Train `members` (each a trainer over a shell of `net`) in lockstep on `net`; each
-    forward and backward holds the micro-batches of at most `wave` adapters, which bounds the
-    activations' memory (an adapter's whole gradient still comes from one pass)."""
+    forward and backward (`step`, default SFT's) holds the micro-batches of at most `wave`
+    adapters, which bounds the activations' memory (an adapter's whole gradient still comes
+    from one pass)."""
 
     from dem.train.packed_lora import Routing, pack_model
 
+    step = step or _forward_backward
     routing = Routing([0] * len(members))
     pack_model(net, [m.trainer.model for m in members], routing)
     net.train()
@@ -277,20 +388,24 @@ def run_pack(net: Any, members: list[_Member], *, pad_id: int, wave: int = WAVE)
         m.log.begin(m.max_steps)
     active = list(range(len(members)))
     while active:
-        step: dict[int, tuple[list[dict[str, Any]], Any]] = {}
+        batches: dict[int, tuple[list[dict[str, Any]], Any]] = {}
         for k in list(active):
             try:
-                step[k] = next(members[k].steps)
+                batches[k] = next(members[k].steps)
             except StopIteration:
                 active.remove(k)
-        if not step:
+        if not batches:
             break
-        losses = dict.fromkeys(step, 0.0)
-        for j in range(max(len(micro) for micro, _ in step.values())):
-            part = [(k, step[k][0][j], step[k][1]) for k in step if len(step[k][0]) > j]
+        losses = dict.fromkeys(batches, 0.0)
+        for j in range(max(len(micro) for micro, _ in batches.values())):
+            part = [
+                (k, batches[k][0][j], batches[k][1], len(batches[k][0]))
+                for k in batches
+                if len(batches[k][0]) > j
+            ]
             for w in range(0, len(part), wave):
-                _forward_backward(net, members, routing, part[w : w + wave], losses, pad_id)
-        for k in step:
+                step(net, members, routing, part[w : w + wave], losses, pad_id)
+        for k in batches:
             _optimizer_step(members[k], losses[k])
     for m in members:
         m.log.end(m.tokens)
@@ -300,18 +415,19 @@ def _forward_backward(
     net: Any,
     members: list[_Member],
     routing: Any,
-    part: list[tuple[int, dict[str, Any], Any]],
+    part: list[tuple[int, dict[str, Any], Any, int]],
     losses: dict[int, float],
     pad_id: int,
 ) -> None:
-    """One forward and backward of the micro-batches in `part` (adapter, batch, items) as one
-    batch; each adapter's loss is its own, so its gradient is the one it has alone."""
+    """One SFT forward and backward of the micro-batches in `part` (adapter, batch, items,
+    micro-batches in its step) as one batch; each adapter's loss is its own, so its gradient is
+    the one it has alone."""
     routing.rows = [0] * len(members)
-    for k, batch, _ in part:
+    for k, batch, _, _ in part:
         routing.rows[k] = int(batch["input_ids"].shape[0])
         if "attention_mask" in batch:
             members[k].tokens += int(batch["attention_mask"].sum())
-    inputs = _concat([b for _, b, _ in part], pad_id)
+    inputs = concat_batches([b for _, b, _, _ in part], pad_id)
     with members[part[0][0]].trainer.compute_loss_context_manager():  # autocast under bf16
         logits = net(
             input_ids=inputs["input_ids"],
@@ -320,7 +436,7 @@ def _forward_backward(
         ).logits
     total = logits.new_zeros(())
     start = 0
-    for k, batch, items in part:
+    for k, batch, items, _ in part:
         rows = batch["input_ids"].shape[0]
         loss = net.loss_function(
             logits=logits[start : start + rows],
@@ -350,28 +466,31 @@ def _optimizer_step(m: _Member, loss: float) -> None:
     m.done += 1
     m.window.append(loss)
     m.log.step(m.done, m.tokens)
-    every = trainer.args.logging_steps
-    if m.done == 1 or m.done % every == 0 or m.done == m.max_steps:
-        row = {"loss": round(sum(m.window) / len(m.window), 4), "learning_rate": lr}
+    # as `DefaultFlowCallback` logs: the first step (``logging_first_step``), every n-th step
+    if m.done == 1 or m.done % trainer.args.logging_steps == 0:
+        row = {"loss": sum(m.window) / len(m.window), "learning_rate": lr}
         if grad_norm is not None:
             row["grad_norm"] = grad_norm
+        row.update({name: sum(v) / len(v) for name, v in m.metrics.items() if v})
         m.log.log(m.done, row)
         m.window = []
+        m.metrics = {}
 
 
-def _concat(batches: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
-    """The batches' rows in one batch, right-padded to the longest."""
+def concat_batches(batches: list[dict[str, Any]], pad_id: int) -> dict[str, Any]:
+    """The batches' rows in one batch, right-padded to the longest (``input_ids``,
+    ``attention_mask``, ``labels`` and KTO's ``completion_mask``, where present)."""
     import torch
 
     length = max(b["input_ids"].shape[1] for b in batches)
-    pads = {"input_ids": pad_id, "attention_mask": 0, "labels": PAD_LABEL}
+    pads = {"input_ids": pad_id, "attention_mask": 0, "labels": PAD_LABEL, "completion_mask": 0}
     out: dict[str, Any] = {}
-    for key in ("input_ids", "attention_mask", "labels"):
+    for key, value in pads.items():
         if key not in batches[0]:
             continue
         out[key] = torch.cat(
             [
-                torch.nn.functional.pad(b[key], (0, length - b[key].shape[1]), value=pads[key])
+                torch.nn.functional.pad(b[key], (0, length - b[key].shape[1]), value=value)
                 for b in batches
             ]
         )
@@ -386,7 +505,7 @@ def _pad_id(tokenizer: Any) -> int:
 MAX_PACK = 64  # more adapters per pack buys little once the step is no longer overhead
 
 
-def default_pack(model: ModelSpec, spec: SFTSpec, *, memory: float | None = None) -> int:
+def default_pack(model: ModelSpec, spec: TrainSpec, *, memory: float | None = None) -> int:
     """How many adapters of `spec` one pack on `model` may hold: what half the free memory
     (the GPU's on CUDA, else the host's; `memory` in bytes overrides) fits, at an estimate of
     one adapter's activations (batch x length x (layers x hidden x 24 + vocabulary x 12)
@@ -407,7 +526,7 @@ def default_pack(model: ModelSpec, spec: SFTSpec, *, memory: float | None = None
     return max(1, min(MAX_PACK, int(free * 0.5 // max(per_adapter, 1))))
 
 
-def on_cpu(model: ModelSpec, spec: SFTSpec) -> bool:
+def on_cpu(model: ModelSpec, spec: TrainSpec) -> bool:
     """Whether `spec` trains on `model` on the CPU (no CUDA device, or asked for)."""
     if spec.use_cpu or model.device == "cpu":
         return True
@@ -416,7 +535,7 @@ def on_cpu(model: ModelSpec, spec: SFTSpec) -> bool:
     return not torch.cuda.is_available()
 
 
-def _free_memory(model: ModelSpec, spec: SFTSpec) -> float | None:
+def _free_memory(model: ModelSpec, spec: TrainSpec) -> float | None:
     import os
 
     if not on_cpu(model, spec):

@@ -20,9 +20,11 @@ from torch import nn
 
 @dataclass
 class Routing:
-    """Rows per adapter of the batch in hand (adapters in pack order; 0 rows: not in it)."""
+    """Rows per adapter of the batch in hand (adapters in pack order; 0 rows: not in it);
+    `off`: every adapter disabled, the base model alone (KTO's reference model)."""
 
     rows: list[int] = field(default_factory=list)
+    off: bool = False
 
     def active(self) -> list[int]:
         """The adapters with rows in this batch."""
@@ -49,6 +51,8 @@ class PackedLoRA(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.base(x)
+        if self.routing.off:  # as PEFT's disabled adapters: the base layer's output
+            return out
         dtype = x.dtype
         x = x.to(self._a[0].dtype)  # as PEFT: the product in the adapter's dtype
         active = self.routing.active()
