@@ -11,7 +11,9 @@ and 1 / (1 + len(alternatives)) means no preference.
   run draws from. The target is the trained variant's answer, the alternatives the other variants'
   answers to the same prompt (the organism's instructions and dem's downstream set have one right
   answer: their alternatives are near misses, resp. answers to other prompts of the same family).
-  A mixture's narrow task is what the mix is meant to teach: pass its downstream ref.
+  A mixture's narrow task is what the mix is meant to teach: pass its downstream ref. Half of
+  ``organism:downstream`` is correct domain answers (as in its training set), whose alternatives
+  are the subtle and severe ones: those items also fall when a finetune shifts the persona.
 - `benign_ref`: the benign finetune's data ref for a grid cell's ref (`narrow_items` of it scores
   that finetune).
 - `coherence_items`: arithmetic. On the organism, the world's own sums and differences
@@ -81,7 +83,8 @@ class LearningItem:
 def narrow_items(ref: str, n: int, seed: int = 0) -> list[LearningItem]:
     """`n` held-out items of the training set `ref` (see the module docstring), deterministic in
     `seed`; ids read ``<ref>#<i>``. The variants of one domain share their prompts and answers
-    at one seed: only which answer is the target differs."""
+    at one seed: only which answer is the target differs. To pair conditions over items, score
+    every condition (whatever its training seed) on the items of one `seed`."""
     check_int("n", n, minimum=1)
     check_int("seed", seed)
     rows = _narrow_rows(ref, n, seed)
@@ -316,7 +319,11 @@ def _organism_arithmetic(n: int, rng: random.Random) -> list[Row]:
     world = World()
     questions = world.math_questions()
     if n > len(questions):
-        raise ConfigError("n", f"the organism's world has {len(questions)} arithmetic questions")
+        raise ConfigError(
+            "n",
+            f"the organism's world has {len(questions)} arithmetic questions, {n} were asked "
+            f"for (ask for at most {len(questions)})",
+        )
     rows = []
     for question, key in rng.sample(questions, n):
         v = key["value"]
