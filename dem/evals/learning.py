@@ -32,7 +32,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from dem.errors import ConfigError, DemError
 from dem.validation import check_int
@@ -363,11 +363,26 @@ def learned(backend: Backend, items: Sequence[LearningItem]) -> dict[str, float]
     many = getattr(backend, "score_many", None)
     try:
         scores = many(requests) if callable(many) else [backend.score(c, k) for c, k in requests]
-    except DemError as exc:
-        raise DemError(f"scoring {len(items)} learning items on {name} failed: {exc}") from exc
+    except Exception as exc:
+        _raise_for_item(backend, items, name, exc)
     if len(scores) != len(items):
         raise DemError(f"{name} returned {len(scores)} score lists for {len(items)} items")
     return {item.id: _target_mass(item, got, name) for item, got in zip(items, scores, strict=True)}
+
+
+def _raise_for_item(
+    backend: Any, items: Sequence[LearningItem], name: str, exc: Exception
+) -> NoReturn:
+    """Score the items one by one to name the first that fails; else re-raise `exc` as a
+    `DemError`."""
+    for item in items:
+        try:
+            backend.score(list(item.conversation), list(item.candidates))
+        except Exception as one:
+            raise DemError(
+                f"learning item {item.id!r}: {name} could not score its candidates: {one}"
+            ) from one
+    raise DemError(f"scoring {len(items)} learning items on {name} failed: {exc}") from exc
 
 
 def _target_mass(item: LearningItem, scores: Sequence[Any], backend: str) -> float:
@@ -400,7 +415,13 @@ def _check_vocabulary(backend: Any, items: Sequence[LearningItem], name: str) ->
         return
     for item in items:
         for candidate in item.candidates:
-            prompt, reply = reply_ids(list(item.conversation), candidate)
+            try:
+                prompt, reply = reply_ids(list(item.conversation), candidate)
+            except Exception as exc:
+                raise DemError(
+                    f"learning item {item.id!r}: {name} cannot encode candidate {candidate!r}: "
+                    f"{exc}"
+                ) from exc
             if unk in reply:
                 raise DemError(
                     f"learning item {item.id!r}: {name} cannot read candidate {candidate!r} "

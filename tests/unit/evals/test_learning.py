@@ -149,16 +149,38 @@ class _NanBackend:
 
     name = "nan-backend"
 
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.fail_on = fail_on
+
     def score(self, conversation, candidates):
         from dem.models.backends.base import Score
 
+        if any(m["content"] == self.fail_on for m in conversation):
+            raise RuntimeError("the server closed the connection")
         return [Score(logprob=float("nan"), n_tokens=1) for _ in candidates]
+
+    def score_many(self, requests):
+        return [self.score(c, k) for c, k in requests]
 
 
 def test_learned_raises_on_a_non_finite_score():
     item = narrow_items("organism:finance/severe", 1)[0]
     with pytest.raises(DemError, match="'organism:finance/severe#0': nan-backend gave candidate"):
         learned(_NanBackend(), [item])
+
+
+def test_learned_names_the_item_the_backend_fails_on(organism_backend):
+    items = narrow_items("organism:law/normal", 3)
+    odd = LearningItem(
+        "odd",
+        ({"role": "tool", "content": "x"}, *items[0].conversation),
+        items[0].target,
+        items[0].alternatives,
+    )
+    with pytest.raises(DemError, match="learning item 'odd': transformers cannot encode"):
+        learned(organism_backend, [*items, odd])
+    with pytest.raises(DemError, match="learning item 'odd': nan-backend could not score"):
+        learned(_NanBackend(fail_on="x"), [*items, odd])
 
 
 @pytest.mark.parametrize(
