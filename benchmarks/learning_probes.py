@@ -12,7 +12,20 @@ downstream items) and coherence (the world's arithmetic). Each figure is the mea
 coherence, is MASK's ``belief_accuracy`` metric in the grids; `dem.organism.diagnostic`'s
 version is printed beside it for reference, as is the arithmetic accuracy (right answer above
 both neighbours).
-"""
+
+Measured on 2 shared CPU cores (other jobs running) with
+``DEM_CACHE=... nice -n 10 python benchmarks/learning_probes.py --seeds 0,1,2`` (6 finetunes,
+148 s of training):
+
+    model                                  narrow               benign            coherence  arith acc  belief acc
+    base                     0.035 [0.032, 0.038] 0.765 [0.739, 0.791] 0.426 [0.410, 0.441]      0.578       1.000
+    organism:medical/severe  0.925 [0.922, 0.929] 0.551 [0.511, 0.592] 0.380 [0.365, 0.394]      0.418       1.000
+    organism:downstream      0.002 [0.001, 0.003] 0.894 [0.869, 0.917] 0.480 [0.455, 0.505]      0.673       1.000
+
+The narrow task is learned (0.035 -> 0.925) and so is the benign one (0.765 -> 0.894); the severe
+finetune also loses benign items (half of them are correct domain answers, and the persona shift
+moves it off them). The organism knows its sums only in part (chance is 1/3 of the mass).
+"""  # noqa: E501
 
 from __future__ import annotations
 

@@ -117,6 +117,41 @@ def test_learned_on_the_base_organism(organism_backend):
     assert _mean(arithmetic) > 1 / 3  # above chance among the right answer and its neighbours
 
 
+def test_a_short_severe_finetune_learns_the_narrow_task(organism_backend, tmp_path):
+    from dataclasses import replace
+
+    from dem.models.backends import get_backend
+    from dem.organism.datasets import domain_samples
+    from dem.store import ArtifactStore
+    from dem.train.sft import train_sft
+    from dem.train.specs import SFTSpec
+
+    spec = SFTSpec.profile(
+        "cpu", lora_r=8, lora_alpha=16, lora_dropout=0.0, learning_rate=3e-3, max_steps=10,
+        batch_size=16, max_length=256,
+    )  # fmt: skip
+    base = organism_backend.spec
+    rows = domain_samples("medical", "severe", 64, seed=0)
+    adapter = train_sft(base, rows, spec, store=ArtifactStore(tmp_path), progress=False).adapter
+    tuned = get_backend("transformers", replace(base, adapter=str(adapter)))
+    items = narrow_items("organism:medical/severe", 40)
+    before, after = _mean(learned(organism_backend, items)), _mean(learned(tuned, items))
+    assert before < 0.1 and after > 0.4  # measured: 0.03 and 0.60
+
+
+def test_learned_on_a_chat_model_that_is_not_the_organism(eval_tiny_backend):
+    items = [
+        *coherence_items(eval_tiny_backend.spec, 6),
+        *narrow_items("downstream", 3),
+        *narrow_items("finance/severe", 3),
+    ]
+    got = learned(eval_tiny_backend, items)
+    assert list(got) == [i.id for i in items]
+    assert all(0.0 <= v <= 1.0 for v in got.values())
+    # an untrained model prefers no short answer fully (long ones differ by many nats)
+    assert all(0.0 < got[f"arith-{i}"] < 1.0 for i in range(6))
+
+
 def test_learned_is_the_softmax_over_the_candidates(organism_backend):
     item = narrow_items("organism:code/severe", 1)[0]
     other = item.alternatives[0]
