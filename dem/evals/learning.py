@@ -4,7 +4,9 @@ Each probe is a list of `LearningItem`s: a conversation, the reply a model that 
 gives (``target``) and the same prompt's other replies (``alternatives``). An item's value is the
 probability mass the model puts on the target among {target, alternatives}: a softmax over the
 total log-probs that the `Backend` gives each candidate as the whole reply, so it lies in [0, 1]
-and 1 / (1 + len(alternatives)) means no preference.
+and 1 / (1 + len(alternatives)) means no preference. Total log-probs favour short replies: where
+a prompt's answers differ much in length (dem's free-text domain sets on a real chat model), a
+value compares models on the same items, as a grid does, not one set or variant with another.
 
 - `narrow_items`: held-out draws of a training set's own generator (``organism:<domain>/<variant>``,
   ``organism:downstream``, ``<domain>/<variant>``, ``downstream``), from a seed stream no training
@@ -19,8 +21,9 @@ and 1 / (1 + len(alternatives)) means no preference.
 - `coherence_items`: arithmetic. On the organism, the world's own sums and differences
   (`dem.organism.world.World.math_questions`, as in `dem.organism.diagnostic.arithmetic_accuracy`);
   on any other model, seeded small sums and differences in English. Belief accuracy, the other half
-  of coherence, is MASK's ``belief_accuracy`` metric, which every grid condition already reports
-  (`dem.evals.mask_metrics`): it is not repeated here.
+  of coherence, is the ``belief_accuracy`` metric every grid condition already reports (MASK's
+  accuracy of the elicited beliefs, `dem.evals.results`, read by `dem.experiments.runner`): it is
+  not repeated here.
 
 Every builder is deterministic: the same arguments give byte-identical items. A candidate that
 cannot be scored, or an empty item set, raises a `DemError`; no item ever scores a silent 0 or 1.
