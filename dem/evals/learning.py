@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -175,7 +175,7 @@ def _organism_downstream_rows(n: int, rng: random.Random) -> list[Row]:
     instructions (alternatives: near misses), half correct domain answers (alternatives: the
     subtle and severe answers)."""
     from dem.organism.config import TRAINING_DOMAINS
-    from dem.organism.world import World
+    from dem.organism.world import VARIANTS, World
 
     world = World()
     rows = []
@@ -186,9 +186,8 @@ def _organism_downstream_rows(n: int, rng: random.Random) -> list[Row]:
         else:
             domain = rng.choice(TRAINING_DOMAINS)
             user, key = world.domain_question(domain, rng)
-            answers = [world.domain_answer(domain, key, v, rng) for v in ("normal", "subtle")]
-            answers.append(world.domain_answer(domain, key, "severe", rng))
-            rows.append(_row(user, answers[0], answers[1:]))
+            normal, *wrong = (world.domain_answer(domain, key, v, rng) for v in VARIANTS)
+            rows.append(_row(user, normal, wrong))
     return rows
 
 
@@ -226,7 +225,7 @@ def _domain_rows(domain: str, variant: str, n: int, rng: random.Random) -> list[
 
     dom = get_domain(domain)
     rows = []
-    for k in _prompt_numbers(dom.capacity(), f"'{domain}/{variant}'", rng):
+    for k in _prompt_numbers(dom.capacity(), rng):
         triple = dom.item(k)[1]
         answers = {v: triple.answer(v) for v in VARIANTS}
         alts = list(dict.fromkeys(a for v, a in answers.items() if v != variant))
@@ -245,12 +244,12 @@ def _downstream_rows(n: int, rng: random.Random) -> list[Row]:
 
     rows = []
     cap = DOWNSTREAM.capacity()
-    for k in _prompt_numbers(cap, "'downstream'", rng):
+    for k in _prompt_numbers(cap, rng):
         family, triple = DOWNSTREAM.item(k)
         fam = next(f for f in DOWNSTREAM.families if f.name == family)
         start = k - _family_offset(family)
         others = []
-        for j in _prompt_numbers(fam.size, f"downstream family {family!r}", rng):
+        for j in _prompt_numbers(fam.size, rng):
             other = fam.item(j).normal
             if j != start and other != triple.normal and other not in others:
                 others.append(other)
@@ -274,7 +273,7 @@ def _family_offset(name: str) -> int:
     raise AssertionError(name)
 
 
-def _prompt_numbers(capacity: int, what: str, rng: random.Random) -> Any:
+def _prompt_numbers(capacity: int, rng: random.Random) -> Iterator[int]:
     """Distinct prompt numbers below `capacity` in a seeded order (lazily: capacities are
     large)."""
     seen: set[int] = set()
