@@ -149,10 +149,21 @@ class TransformersBackend(ChatTokens):
         the prompt's KV cache computed once and shared by every candidate."""
         return self.score_many([(conversation, candidates)])[0]
 
-    def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
-        """`score` for many conversations: prompts run in left-padded batches."""
+    def score_many(
+        self,
+        requests: Sequence[ScoreRequest],
+        adapters: Sequence[str] | None = None,
+        *,
+        batch_scale: int = 1,
+    ) -> list[list[Score]]:
+        """`score` for many conversations: prompts run in left-padded batches. `adapters`:
+        the PEFT adapter that scores each request (a mixed-adapter batch: PEFT's
+        ``adapter_names``); None, the model's active adapter. `batch_scale` multiplies both
+        batch sizes (a pack's requests share each forward pass)."""
         import torch
 
+        if adapters is not None and len(adapters) != len(requests):
+            raise DemError(f"{len(adapters)} adapter names for {len(requests)} score requests")
         encoded = []
         for conversation, candidates in requests:
             if not candidates:
@@ -162,16 +173,24 @@ class TransformersBackend(ChatTokens):
         order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]))
         results: list[list[Score]] = [[] for _ in encoded]
         with torch.inference_mode():
-            for batch in self._bar(_chunks(order, self.batch_size), len(order), "score"):
+            size = self.batch_size * batch_scale
+            for batch in self._bar(_chunks(order, size), len(order), "score"):
                 scores = self._score_batch(
-                    [encoded[i][0] for i in batch], [encoded[i][1] for i in batch]
+                    [encoded[i][0] for i in batch],
+                    [encoded[i][1] for i in batch],
+                    None if adapters is None else [adapters[i] for i in batch],
+                    self.score_batch_size * batch_scale,
                 )
                 for i, s in zip(batch, scores, strict=True):
                     results[i] = s
         return results
 
     def _score_batch(
-        self, prompts: list[list[int]], candidates: list[list[list[int]]]
+        self,
+        prompts: list[list[int]],
+        candidates: list[list[list[int]]],
+        adapters: list[str] | None = None,
+        score_batch_size: int | None = None,
     ) -> list[list[Score]]:
         import torch
 
@@ -184,13 +203,14 @@ class TransformersBackend(ChatTokens):
             position_ids=positions,
             use_cache=True,
             logits_to_keep=1,
+            **({} if adapters is None else {"adapter_names": adapters}),
         )
         cache = out.cache if _cache_kwarg() == "cache" else out.past_key_values
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
         lengths = mask.sum(-1)
         flat = [(b, c) for b, cands in enumerate(candidates) for c in cands]
         token_lps: list[list[float]] = []
-        for chunk in _chunks(flat, self.score_batch_size):
+        for chunk in _chunks(flat, score_batch_size or self.score_batch_size):
             owner = torch.tensor([b for b, _ in chunk], device=device)
             width = max(len(c) for _, c in chunk)
             ids = torch.full(
@@ -206,6 +226,7 @@ class TransformersBackend(ChatTokens):
                 position_ids=lengths[owner, None] + torch.arange(width, device=device),
                 use_cache=True,
                 **{_cache_kwarg(): _select(cache, owner)},
+                **({} if adapters is None else {"adapter_names": [adapters[b] for b, _ in chunk]}),
             )
             # Logits at candidate position j predict token j+1; the prompt's last logits token 0.
             logp = torch.log_softmax(out2.logits[:, :-1, :].float(), dim=-1)
