@@ -456,25 +456,25 @@ class Runner:
         *,
         pack: int | None = None,
         workers: int = 1,
-    ) -> int:
+    ) -> set[str]:
         """Evaluate the `conditions` no process has built or is building, in packs of `pack`
         (default `pack_size`, as their adapters train): a pack's adapters go on one loaded
         base and are scored in shared mixed-adapter forward passes (`AdapterPack`), each
         condition's result stored under its own key as `condition_artifact` stores it. Only
         on the transformers backend; other conditions are left to `condition_artifact`.
-        Returns how many conditions were evaluated here."""
+        Returns the ids of the conditions evaluated here."""
         if pack == 1 or self.preset.eval.backend != "transformers":
-            return 0
+            return set()
         todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
         size = self.pack_size(model, pack, len(todo), workers)
-        done = 0
+        done: set[str] = set()
         for start in range(0, len(todo), size):
             chunk = todo[start : start + size]
             if len(chunk) >= 2:
-                done += self._evaluate_pack(chunk, model)
+                done |= self._evaluate_pack(chunk, model)
         return done
 
-    def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> int:
+    def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> set[str]:
         """Claim each condition of `chunk` that no other process is building (the store's
         lock per key, held until its artifact is committed), evaluate the claimed ones
         together, commit each; a member's failure fails only its own artifact (re-raised)."""
@@ -512,7 +512,7 @@ class Runner:
         chain(0)
         if errors:
             raise errors[0]
-        return sum(isinstance(v, ConditionResult) for v in outcomes.values())
+        return {chunk[i].id for i, v in outcomes.items() if isinstance(v, ConditionResult)}
 
     def _score_pack(
         self, chunk: Sequence[Condition], folders: dict[int, Path], model: str

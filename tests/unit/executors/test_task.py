@@ -10,6 +10,7 @@ import pytest
 
 from dem.executors.task import StoreError, TaskOutcome, check_store, run_task
 from dem.experiments.conditions import vanilla
+from dem.experiments.session import Experiment
 from dem.report.results import ConditionResult
 from dem.store import STORE_ID, ArtifactStore
 from tests.unit.executors.conftest import tiny_experiment
@@ -40,3 +41,33 @@ def test_an_outcome_round_trips_through_json() -> None:
         seconds=1.5,
     )  # fmt: skip
     assert TaskOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
+
+
+def test_a_pack_leader_evaluates_its_members_as_alone(serial, tiny_preset, tmp_path) -> None:
+    """A pack's leader task scores every member's adapter in shared passes and stores each
+    result under its own key; the members' tasks read them. On the serial run's adapters
+    (copied, so nothing trains), the same per-item lie-ness within 1e-5 as one at a time."""
+    import shutil
+
+    cache, serial_run = serial
+    store = tmp_path / "cache"
+    for folder in (cache / "artifacts").iterdir():
+        if folder.name != "condition":
+            shutil.copytree(folder, store / "artifacts" / folder.name)
+    exp = Experiment.create(str(tiny_preset), cache=str(store), pack=3)
+    conds = [c for c in exp.conditions("mix_ratio") if exp.runner.packable(c)]
+    leader, *members = exp.pack_tasks(conds)
+    assert [len(leader.pack), *(len(t.pack) for t in members)] == [2, 0, 0]
+    outcomes = [TaskOutcome.from_dict(run_task(t)) for t in (leader, *members)]
+    assert [o.reused for o in outcomes] == [False, True, True]
+    metas = [json.loads(p.read_text()) for p in store.glob("artifacts/condition/*/meta.json")]
+    assert sorted(m["result"].get("pack") for m in metas) == [3, 3, 3]
+    assert len(list(store.glob("artifacts/adapter/*"))) == len(
+        list(cache.glob("artifacts/adapter/*"))
+    )  # nothing trained
+    alone = {c.condition_id: c for c in serial_run.conditions}
+    for outcome in outcomes:
+        got, want = outcome.result, alone[outcome.result.condition_id]
+        assert got.items.keys() == want.items.keys()
+        assert max(abs(got.items[k] - want.items[k]) for k in got.items) <= 1e-5
+        assert got.metrics == pytest.approx(want.metrics, abs=1e-5)
