@@ -24,7 +24,8 @@ MAX_BASES = 1
 """Bases kept per process: the least recently used one is dropped to load another."""
 
 _bases: dict[str, tuple[Any, Any]] = {}
-_lock = threading.Lock()  # one lease at a time: adapters on a shared base are not reentrant
+_lock = threading.RLock()  # one lease at a time (`clear` may run inside one)
+_leased = threading.local()
 _stats = {"loads": 0, "leases": 0}
 
 
@@ -60,10 +61,20 @@ def loads() -> int:
     return _stats["loads"]
 
 
-def clear() -> None:
-    """Drop every held base (their memory is freed once nothing else refers to them)."""
+def clear(*, gpu_only: bool = False) -> None:
+    """Drop the held bases (every one, or those on a GPU); their memory is freed once nothing
+    else refers to them. Training calls this with `gpu_only` before it loads its own copy of
+    a base, so a GPU never holds an idle evaluation base beside a training one."""
     with _lock:
-        _bases.clear()
+        for key in list(_bases):
+            if not gpu_only or not json.loads(key)["device"].startswith("cpu"):
+                _bases.pop(key)
+        if gpu_only and not _bases:
+            import sys
+
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()
 
 
 def _base(spec: ModelSpec) -> tuple[Any, Any]:
@@ -86,23 +97,34 @@ def on_base(spec: ModelSpec, adapters: Sequence[str] = (), probe: Any = None) ->
     first one active); every adapter is unloaded on exit, leaving the plain base. An adapter
     that fails its checks is a `DemError` naming its folder, and the base stays clean."""
     with _lock:
-        model, tokenizer = _base(spec)
-        _stats["leases"] += 1
-        if not adapters:
-            yield Lease(model, tokenizer, ())
-            return
-        key = base_key(spec)
-        peft_model = None
+        if getattr(_leased, "active", False):
+            raise DemError("on_base inside on_base: this thread already holds the base")
+        _leased.active = True
         try:
-            peft_model = _attach(model, tokenizer, spec, adapters, probe)
-            yield Lease(peft_model, tokenizer, tuple(_name(i) for i in range(len(adapters))))
+            with _lease(spec, adapters, probe) as lease:
+                yield lease
         finally:
-            if peft_model is not None:
-                try:
-                    peft_model.unload()
-                except Exception:  # a base in an unknown state is never lent again
-                    _bases.pop(key, None)
-                    raise
+            _leased.active = False
+
+
+@contextmanager
+def _lease(spec: ModelSpec, adapters: Sequence[str], probe: Any) -> Iterator[Lease]:
+    """`on_base`'s body, under the lock."""
+    model, tokenizer = _base(spec)
+    _stats["leases"] += 1
+    if not adapters:
+        yield Lease(model, tokenizer, ())
+        return
+    key = base_key(spec)
+    peft_model = _attach(model, tokenizer, spec, adapters, probe)
+    try:
+        yield Lease(peft_model, tokenizer, tuple(_name(i) for i in range(len(adapters))))
+    finally:
+        try:
+            peft_model.unload()
+        except Exception:  # a base in an unknown state is never lent again
+            _bases.pop(key, None)
+            raise
 
 
 def _name(i: int) -> str:

@@ -78,3 +78,20 @@ def test_an_adapter_that_does_not_fit_leaves_the_base_clean(
         assert not any("lora_" in name for name, _ in lease.model.named_parameters())
         again = TransformersBackend.from_loaded(lease.model, lease.tokenizer, spec)
         assert _logprobs(again, requests) == plain
+
+
+def test_training_keeps_a_cpu_base_and_a_lease_is_not_reentrant(requests) -> None:
+    """`clear(gpu_only=True)` (what training calls) keeps a CPU base loaded; a second lease in
+    the thread that holds one is refused, not a deadlock or a doubly wrapped model."""
+    spec = resolve_model("organism")
+    with base_pool.on_base(spec):
+        pass
+    before = base_pool.loads()
+    base_pool.clear(gpu_only=True)
+    with (
+        base_pool.on_base(spec),
+        pytest.raises(DemError, match="already holds the base"),
+        base_pool.on_base(spec),
+    ):
+        pass
+    assert base_pool.loads() == before
