@@ -21,7 +21,7 @@ from dem.experiments.conditions import Condition, is_audited, unaudited
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
-from dem.verbosity import progress_enabled
+from dem.verbosity import info, progress_enabled
 
 if TYPE_CHECKING:
     from dem.data.records import Manifest, Sample
@@ -465,6 +465,10 @@ class Runner:
         Returns the ids of the conditions evaluated here."""
         if pack == 1 or self.preset.eval.backend != "transformers":
             return set()
+        if self.preset.eval.inspect_log:  # as `condition_artifact`: before any scoring
+            from dem.inspect import require_inspect
+
+            require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
         todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
         size = self.pack_size(model, pack, len(todo), workers)
         done: set[str] = set()
@@ -477,12 +481,12 @@ class Runner:
     def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> set[str]:
         """Claim each condition of `chunk` that no other process is building (the store's
         lock per key, held until its artifact is committed), evaluate the claimed ones
-        together, commit each; a member's failure fails only its own artifact (re-raised)."""
+        together, commit each. A member whose evaluation fails here is left unbuilt (said on
+        stderr): `condition_artifact` then builds it alone and reports its own error."""
         for c in chunk:  # loaded here, not by the evaluation threads
             self.rows(self.eval_sets(c))
         folders: dict[int, Path] = {}
         outcomes: dict[int, ConditionResult | BaseException] = {}
-        errors: list[BaseException] = []
 
         def chain(i: int) -> None:
             if i == len(chunk):
@@ -505,13 +509,13 @@ class Runner:
             try:
                 self.store.get_or_build("condition", parts, build, describe=chunk[i].id, wait=False)
             except Exception as exc:  # the others still commit
-                errors.append(exc)
+                info(
+                    f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); it is evaluated alone"
+                )
             if not called:
                 chain(i + 1)
 
         chain(0)
-        if errors:
-            raise errors[0]
         return {chunk[i].id for i, v in outcomes.items() if isinstance(v, ConditionResult)}
 
     def _score_pack(

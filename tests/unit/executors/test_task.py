@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -43,17 +44,22 @@ def test_an_outcome_round_trips_through_json() -> None:
     assert TaskOutcome.from_dict(json.loads(json.dumps(outcome.to_dict()))) == outcome
 
 
+def _trained_store(serial_cache: Path, store: Path) -> None:
+    """`store` with the serial run's artifacts but its evaluations (nothing to train)."""
+    import shutil
+
+    for folder in (serial_cache / "artifacts").iterdir():
+        if folder.name != "condition":
+            shutil.copytree(folder, store / "artifacts" / folder.name)
+
+
 def test_a_pack_leader_evaluates_its_members_as_alone(serial, tiny_preset, tmp_path) -> None:
     """A pack's leader task scores every member's adapter in shared passes and stores each
     result under its own key; the members' tasks read them. On the serial run's adapters
     (copied, so nothing trains), the same per-item lie-ness within 1e-5 as one at a time."""
-    import shutil
-
     cache, serial_run = serial
     store = tmp_path / "cache"
-    for folder in (cache / "artifacts").iterdir():
-        if folder.name != "condition":
-            shutil.copytree(folder, store / "artifacts" / folder.name)
+    _trained_store(cache, store)
     exp = Experiment.create(str(tiny_preset), cache=str(store), pack=3)
     conds = [c for c in exp.conditions("mix_ratio") if exp.runner.packable(c)]
     leader, *members = exp.pack_tasks(conds)
@@ -71,3 +77,27 @@ def test_a_pack_leader_evaluates_its_members_as_alone(serial, tiny_preset, tmp_p
         assert got.items.keys() == want.items.keys()
         assert max(abs(got.items[k] - want.items[k]) for k in got.items) <= 1e-5
         assert got.metrics == pytest.approx(want.metrics, abs=1e-5)
+
+
+def test_a_pack_that_cannot_be_scored_leaves_each_member_to_its_task(
+    serial, tiny_preset, tmp_path, capsys
+) -> None:
+    """One member's adapter is wiped after training: the pack's evaluation fails and commits
+    nothing; each member's own task then evaluates it alone, and only the wiped one fails,
+    with the error that names its adapter."""
+    from safetensors.torch import load_file, save_file
+
+    from dem.errors import DemError
+
+    store = tmp_path / "cache"
+    _trained_store(serial[0], store)
+    exp = Experiment.create(str(tiny_preset), cache=str(store), pack=3)
+    conds = [c for c in exp.conditions("mix_ratio") if exp.runner.packable(c)]
+    wiped = exp.runner.adapter(conds[1], exp.model) / "adapter_model.safetensors"
+    save_file({k: v * 0 for k, v in load_file(wiped).items()}, wiped)
+    leader, *members = exp.pack_tasks(conds)
+    assert TaskOutcome.from_dict(run_task(leader)).result.condition_id == conds[0].id
+    assert "was not evaluated in its pack" in capsys.readouterr().err
+    with pytest.raises(DemError, match="is zero, so it changes nothing"):
+        run_task(members[0])
+    assert not TaskOutcome.from_dict(run_task(members[1])).reused
