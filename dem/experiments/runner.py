@@ -509,9 +509,7 @@ class Runner:
             try:
                 self.store.get_or_build("condition", parts, build, describe=chunk[i].id, wait=False)
             except Exception as exc:  # the others still commit
-                info(
-                    f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); it is evaluated alone"
-                )
+                info(f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); alone, then")
             if not called:
                 chain(i + 1)
 

@@ -170,7 +170,7 @@ class TransformersBackend(ChatTokens):
                 raise DemError("score needs at least one candidate")
             pairs = [self.reply_ids(conversation, c) for c in candidates]
             encoded.append((pairs[0][0], [r for _, r in pairs]))
-        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]))
+        order = _length_order(encoded, adapters)
         results: list[list[Score]] = [[] for _ in encoded]
         with torch.inference_mode():
             size = self.batch_size * batch_scale
@@ -268,6 +268,19 @@ class TransformersBackend(ChatTokens):
             for chunk in chunks:
                 yield chunk
                 bar.update(len(chunk))
+
+
+def _length_order(encoded: list[Any], adapters: Sequence[str] | None) -> list[int]:
+    """Requests longest prompt first. With `adapters`, the k-th request of every adapter
+    after the k-th of another with an equal prompt length: adapters that ask the same
+    requests then share each batch as K copies of the batch each would run alone (the same
+    padding, so the same figures up to the batch dimension)."""
+    rank: list[int] = []
+    seen: dict[str, int] = {}
+    for name in adapters or ["" for _ in encoded]:
+        rank.append(seen.get(name, 0))
+        seen[name] = rank[-1] + 1
+    return sorted(range(len(encoded)), key=lambda i: (-len(encoded[i][0]), rank[i]))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
