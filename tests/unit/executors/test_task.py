@@ -62,7 +62,8 @@ def test_a_pack_leader_evaluates_its_members_as_alone(serial, tiny_preset, tmp_p
     _trained_store(cache, store)
     exp = Experiment.create(str(tiny_preset), cache=str(store), pack=3)
     conds = [c for c in exp.conditions("mix_ratio") if exp.runner.packable(c)]
-    leader, *members = exp.pack_tasks(conds)
+    # one torch thread, as the local executor's workers on shared cores run
+    leader, *members = [replace(t, threads=1) for t in exp.pack_tasks(conds)]
     assert [len(leader.pack), *(len(t.pack) for t in members)] == [2, 0, 0]
     outcomes = [TaskOutcome.from_dict(run_task(t)) for t in (leader, *members)]
     assert [o.reused for o in outcomes] == [False, True, True]
@@ -95,7 +96,7 @@ def test_a_pack_that_cannot_be_scored_leaves_each_member_to_its_task(
     conds = [c for c in exp.conditions("mix_ratio") if exp.runner.packable(c)]
     wiped = exp.runner.adapter(conds[1], exp.model) / "adapter_model.safetensors"
     save_file({k: v * 0 for k, v in load_file(wiped).items()}, wiped)
-    leader, *members = exp.pack_tasks(conds)
+    leader, *members = [replace(t, threads=1) for t in exp.pack_tasks(conds)]
     assert TaskOutcome.from_dict(run_task(leader)).result.condition_id == conds[0].id
     assert "was not evaluated in its pack" in capsys.readouterr().err
     with pytest.raises(DemError, match="is zero, so it changes nothing"):
