@@ -102,3 +102,23 @@ def test_a_pack_that_cannot_be_scored_leaves_each_member_to_its_task(
     with pytest.raises(DemError, match="is zero, so it changes nothing"):
         run_task(members[0])
     assert not TaskOutcome.from_dict(run_task(members[1])).reused
+
+
+def test_a_pack_leaves_a_member_that_another_process_builds(serial, tiny_preset, tmp_path) -> None:
+    """While another builder holds one member's key, the pack evaluates the other two
+    together and leaves that one unbuilt (to its builder); nothing waits."""
+    import torch
+
+    torch.set_num_threads(1)  # as the local executor's workers on shared cores
+    store = tmp_path / "cache"
+    _trained_store(serial[0], store)
+    exp = Experiment.create(str(tiny_preset), cache=str(store), pack=3)
+    runner, model = exp.runner, exp.model
+    conds = [c for c in exp.conditions("mix_ratio") if runner.packable(c)]
+    key = runner.store.key("condition", runner._condition_parts(conds[1], model, None))
+    with runner.store._lock(key):  # the other builder
+        done = runner.evaluate_packs(conds, model, pack=3)
+    assert done == {conds[0].id, conds[2].id}
+    assert runner.cached(conds[1], model=model) is None
+    metas = [json.loads(p.read_text()) for p in store.glob("artifacts/condition/*/meta.json")]
+    assert sorted(m["result"]["pack"] for m in metas) == [2, 2]
