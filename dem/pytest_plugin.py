@@ -55,7 +55,8 @@ OPTIONS = {
     "worker processes, default 2, as dem demo)",
     "--dem-retries": "with --dem-executor ray | slurm: runs again of a condition lost with its "
     "worker or node (default 3)",
-    "--dem-pack": "LoRA adapters trained together in one pack on one base (1: one at a time; "
+    "--dem-pack": "LoRA adapters trained and scored together in one pack on one base (1: one "
+    "at a time; "
     "default: 1 on a CPU, on a GPU what memory fits, split between the workers)",
 }
 

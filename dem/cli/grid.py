@@ -44,8 +44,9 @@ def add_experiment_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="LoRA adapters trained together in one pack on one copy of the base model, each "
-        "the adapter it would be alone (1: one at a time; default: 1 on a CPU, where packing "
-        "saves nothing; on a GPU what memory fits, split between the workers; docs/training.md)",
+        "the adapter it would be alone, then scored together in shared batches (1: one at a "
+        "time; default: 1 on a CPU, where packing saves nothing; on a GPU what memory fits, "
+        "split between the workers; docs/training.md)",
     )
     parser.add_argument(
         "--report",

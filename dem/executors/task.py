@@ -33,7 +33,8 @@ class ConditionTask:
     into. ``result_key`` is what the driver files the result under; ``threads`` sets torch's
     threads in the task (None: leave them); ``verbosity`` is the driver's ``-q``/``-v``;
     ``pack``: further conditions whose adapters this task trains in one pack with its own
-    before it evaluates its condition (`dem.train.packed`)."""
+    (`dem.train.packed`) and then evaluates with its own in shared forward passes
+    (`Runner.evaluate_packs`); their own tasks then read the stored results."""
 
     condition: Condition
     preset: Preset
@@ -109,16 +110,18 @@ def run_task(task: ConditionTask) -> dict[str, Any]:
 
     set_verbosity(task.verbosity)
     runner = Runner(task.preset, cache=task.cache, progress=False)
+    evaluated: set[str] = set()
     if task.pack:
         conditions = (task.condition, *task.pack)
         runner.train_adapters(conditions, task.model, pack=len(conditions))
+        evaluated = runner.evaluate_packs(conditions, task.model, pack=len(conditions))
     art = runner.condition_artifact(task.condition, model=task.model, adapter=task.adapter)
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return TaskOutcome(
         result_key=task.result_key,
         result=read_result(art),
         key=art.key,
-        reused=art.reused,
+        reused=art.reused and task.condition.id not in evaluated,
         host=socket.gethostname(),
         pid=os.getpid(),
         gpu=gpu,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -20,7 +21,7 @@ from dem.experiments.conditions import Condition, is_audited, unaudited
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
 from dem.report.results import ConditionResult
-from dem.verbosity import progress_enabled
+from dem.verbosity import info, progress_enabled
 
 if TYPE_CHECKING:
     from dem.data.records import Manifest, Sample
@@ -369,8 +370,7 @@ class Runner:
             trained = adapter
             if condition.recipe is not None:
                 trained = str(self.adapter(condition, model))
-            result = self._evaluate(condition, model, spec.with_adapter(trained), folder)
-            (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
+            self._evaluate_into(condition, model, spec.with_adapter(trained), folder)
             return {"condition": condition.id}
 
         return self.store.get_or_build("condition", parts, build, describe=condition.id, wait=wait)
@@ -464,15 +464,144 @@ class Runner:
         result.extra["data"] = ",".join(sets)
         write_inspect_log(result, sources, folder / "inspect")
 
-    def _evaluate(
-        self, condition: Condition, model: str, spec: ModelSpec, folder: Path
+    def evaluate_packs(
+        self,
+        conditions: Sequence[Condition],
+        model: str,
+        *,
+        pack: int | None = None,
+        workers: int = 1,
+    ) -> set[str]:
+        """Evaluate the `conditions` no process has built or is building, in packs of `pack`
+        (default `pack_size`, as their adapters train): a pack's adapters go on one loaded
+        base and are scored in shared mixed-adapter forward passes (`AdapterPack`), each
+        condition's result stored under its own key as `condition_artifact` stores it. Only
+        on the transformers backend; other conditions are left to `condition_artifact`.
+        Returns the ids of the conditions evaluated here."""
+        if pack == 1 or self.preset.eval.backend != "transformers":
+            return set()
+        if self.preset.eval.inspect_log:  # as `condition_artifact`: before any scoring
+            from dem.inspect import require_inspect
+
+            require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
+        todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
+        size = self.pack_size(model, pack, len(todo), workers)
+        done: set[str] = set()
+        for start in range(0, len(todo), size):
+            chunk = todo[start : start + size]
+            if len(chunk) >= 2:
+                done |= self._evaluate_pack(chunk, model)
+        return done
+
+    def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> set[str]:
+        """Claim each condition of `chunk` that no other process is building (the store's
+        lock per key, held until its artifact is committed), evaluate the claimed ones
+        together, commit each. A member whose evaluation fails here is left unbuilt (said on
+        stderr): `condition_artifact` then builds it alone and reports its own error."""
+        for c in chunk:  # loaded here, not by the evaluation threads
+            self.rows(self.eval_sets(c))
+        folders: dict[int, Path] = {}
+        outcomes: dict[int, ConditionResult | BaseException] = {}
+
+        def chain(i: int) -> None:
+            if i == len(chunk):
+                if folders:
+                    outcomes.update(self._score_pack(chunk, folders, model))
+                return
+            called = False
+
+            def build(folder: Path) -> dict[str, Any]:
+                nonlocal called
+                called = True
+                folders[i] = folder
+                chain(i + 1)
+                got = outcomes.get(i)
+                if isinstance(got, BaseException) or got is None:
+                    raise got or DemError(f"{chunk[i].id}: the pack's evaluation gave no result")
+                return {"condition": chunk[i].id, "pack": len(folders)}
+
+            parts = self._condition_parts(chunk[i], model, None)
+            try:
+                self.store.get_or_build("condition", parts, build, describe=chunk[i].id, wait=False)
+            except Exception as exc:  # the others still commit
+                info(f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); alone, then")
+            if not called:
+                chain(i + 1)
+
+        chain(0)
+        return {chunk[i].id for i, v in outcomes.items() if isinstance(v, ConditionResult)}
+
+    def _score_pack(
+        self, chunk: Sequence[Condition], folders: dict[int, Path], model: str
+    ) -> dict[int, ConditionResult | BaseException]:
+        """Evaluate ``chunk[i]`` into ``folders[i]`` for every claimed i, in shared passes."""
+        from functools import partial
+
+        from dem.models.backends.adapter_pack import AdapterPack
+        from dem.models.backends.transformers_backend import TransformersBackend
+        from dem.models.base_pool import on_base
+
+        order = sorted(folders)
+        spec = self.model_spec(model)
+        try:
+            specs = [spec.with_adapter(str(self.adapter(chunk[i], model))) for i in order]
+            with on_base(spec, [str(s.adapter) for s in specs]) as lease:
+                backend = TransformersBackend.from_loaded(lease.model, lease.tokenizer, spec)
+                views = AdapterPack(backend, lease.names, specs)
+                jobs = [
+                    partial(self._evaluate_into, chunk[i], model, s, folders[i])
+                    for i, s in zip(order, specs, strict=True)
+                ]
+                got = views.run(jobs)
+        except Exception as exc:
+            return dict.fromkeys(order, exc)
+        return dict(zip(order, got, strict=True))
+
+    def _evaluate_into(
+        self,
+        condition: Condition,
+        model: str,
+        spec: ModelSpec,
+        folder: Path,
+        backend: Backend | None = None,
     ) -> ConditionResult:
-        from dem.evals.api import make_mask_judge
-        from dem.evals.mask import MaskEvalConfig, run_mask
+        """`_evaluate`, with the result written to ``result.json`` in `folder`."""
+        result = self._evaluate(condition, model, spec, folder, backend)
+        (folder / "result.json").write_text(json.dumps(result.to_dict(), sort_keys=True))
+        return result
+
+    @contextmanager
+    def _backend(self, spec: ModelSpec) -> Iterator[Backend]:
+        """The preset's backend over `spec`; on transformers, the process's loaded base with
+        the spec's adapter put on it for the block (`dem.models.base_pool`)."""
         from dem.models.backends import get_backend
 
         ev = self.preset.eval
-        backend = get_backend(ev.backend, spec)
+        if ev.backend != "transformers":
+            yield get_backend(ev.backend, spec)
+            return
+        from dem.models.backends.transformers_backend import TransformersBackend
+        from dem.models.base_pool import on_base
+
+        with on_base(spec, [spec.adapter] if spec.adapter else []) as lease:
+            yield TransformersBackend.from_loaded(lease.model, lease.tokenizer, spec)
+
+    def _evaluate(
+        self,
+        condition: Condition,
+        model: str,
+        spec: ModelSpec,
+        folder: Path,
+        backend: Backend | None = None,
+    ) -> ConditionResult:
+        """Score `condition` on `spec` (on `backend` when given, else `_backend`'s)."""
+        if backend is None:
+            with self._backend(spec) as lent:
+                return self._evaluate(condition, model, spec, folder, lent)
+        from dem.evals.api import make_mask_judge
+        from dem.evals.mask import MaskEvalConfig, run_mask
+
+        ev = self.preset.eval
         judge = make_mask_judge(ev.judge, backend)
         config = MaskEvalConfig(lie_k=ev.lie_k, n_resamples=self.preset.bootstrap)
         rows = self.rows(self.eval_sets(condition))

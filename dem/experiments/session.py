@@ -172,6 +172,7 @@ class Experiment:
         those no other is training."""
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
         self.runner.train_adapters(conditions, self.model, pack=self.pack, workers=workers)
+        self.runner.evaluate_packs(conditions, self.model, pack=self.pack, workers=workers)
         built = 0
         for c in conditions:
             key = _result_key(self.model, None, c)
@@ -464,6 +465,7 @@ class Experiment:
             self.dispatch(tasks, executor, desc=f"{grid} grid")
         else:
             self.runner.train_adapters(missing, self.model, pack=self.pack)
+            self.runner.evaluate_packs(missing, self.model, pack=self.pack)
             for c in self.runner.progress(conds, desc=f"{grid} grid"):
                 self.result(c)
         return self.collect([c.id for c in conds], self.claim_names(grid))

@@ -302,9 +302,11 @@ class _Fit:
         return config
 
     def train(self) -> Any:
+        from dem.models import base_pool
         from dem.models.loading import load_model
 
         self.preflight()
+        base_pool.clear(gpu_only=True)  # no idle evaluation base beside this one
         net, tokenizer = load_model(self.model)
         check_targets(net, self.spec)
         self.vocab = net.get_input_embeddings().num_embeddings

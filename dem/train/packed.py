@@ -291,9 +291,11 @@ class _Pack:
 
     def train_and_save(self, folders: dict[int, Path]) -> dict[int, dict[str, Any]]:
         """Train the adapters `folders` names together; save each into its folder."""
+        from dem.models import base_pool
         from dem.models.loading import load_model
 
         order = sorted(folders)
+        base_pool.clear(gpu_only=True)  # no idle evaluation base beside this one
         net, tokenizer = load_model(self.model)
         check_targets(net, self.jobs[order[0]][1])
         vocab = net.get_input_embeddings().num_embeddings

@@ -149,29 +149,48 @@ class TransformersBackend(ChatTokens):
         the prompt's KV cache computed once and shared by every candidate."""
         return self.score_many([(conversation, candidates)])[0]
 
-    def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
-        """`score` for many conversations: prompts run in left-padded batches."""
+    def score_many(
+        self,
+        requests: Sequence[ScoreRequest],
+        adapters: Sequence[str] | None = None,
+        *,
+        batch_scale: int = 1,
+    ) -> list[list[Score]]:
+        """`score` for many conversations: prompts run in left-padded batches. `adapters`:
+        the PEFT adapter that scores each request (a mixed-adapter batch: PEFT's
+        ``adapter_names``); None, the model's active adapter. `batch_scale` multiplies both
+        batch sizes (a pack's requests share each forward pass)."""
         import torch
 
+        if adapters is not None and len(adapters) != len(requests):
+            raise DemError(f"{len(adapters)} adapter names for {len(requests)} score requests")
         encoded = []
         for conversation, candidates in requests:
             if not candidates:
                 raise DemError("score needs at least one candidate")
             pairs = [self.reply_ids(conversation, c) for c in candidates]
             encoded.append((pairs[0][0], [r for _, r in pairs]))
-        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i][0]))
+        order = _length_order(encoded, adapters)
         results: list[list[Score]] = [[] for _ in encoded]
         with torch.inference_mode():
-            for batch in self._bar(_chunks(order, self.batch_size), len(order), "score"):
+            size = self.batch_size * batch_scale
+            for batch in self._bar(_chunks(order, size), len(order), "score"):
                 scores = self._score_batch(
-                    [encoded[i][0] for i in batch], [encoded[i][1] for i in batch]
+                    [encoded[i][0] for i in batch],
+                    [encoded[i][1] for i in batch],
+                    None if adapters is None else [adapters[i] for i in batch],
+                    self.score_batch_size * batch_scale,
                 )
                 for i, s in zip(batch, scores, strict=True):
                     results[i] = s
         return results
 
     def _score_batch(
-        self, prompts: list[list[int]], candidates: list[list[list[int]]]
+        self,
+        prompts: list[list[int]],
+        candidates: list[list[list[int]]],
+        adapters: list[str] | None = None,
+        score_batch_size: int | None = None,
     ) -> list[list[Score]]:
         import torch
 
@@ -184,13 +203,14 @@ class TransformersBackend(ChatTokens):
             position_ids=positions,
             use_cache=True,
             logits_to_keep=1,
+            **({} if adapters is None else {"adapter_names": adapters}),
         )
         cache = out.cache if _cache_kwarg() == "cache" else out.past_key_values
         first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)
         lengths = mask.sum(-1)
         flat = [(b, c) for b, cands in enumerate(candidates) for c in cands]
         token_lps: list[list[float]] = []
-        for chunk in _chunks(flat, self.score_batch_size):
+        for chunk in _chunks(flat, score_batch_size or self.score_batch_size):
             owner = torch.tensor([b for b, _ in chunk], device=device)
             width = max(len(c) for _, c in chunk)
             ids = torch.full(
@@ -206,6 +226,7 @@ class TransformersBackend(ChatTokens):
                 position_ids=lengths[owner, None] + torch.arange(width, device=device),
                 use_cache=True,
                 **{_cache_kwarg(): _select(cache, owner)},
+                **({} if adapters is None else {"adapter_names": [adapters[b] for b, _ in chunk]}),
             )
             # Logits at candidate position j predict token j+1; the prompt's last logits token 0.
             logp = torch.log_softmax(out2.logits[:, :-1, :].float(), dim=-1)
@@ -247,6 +268,19 @@ class TransformersBackend(ChatTokens):
             for chunk in chunks:
                 yield chunk
                 bar.update(len(chunk))
+
+
+def _length_order(encoded: list[Any], adapters: Sequence[str] | None) -> list[int]:
+    """Requests longest prompt first. With `adapters`, the k-th request of every adapter
+    after the k-th of another with an equal prompt length: adapters that ask the same
+    requests then share each batch as K copies of the batch each would run alone (the same
+    padding, so the same figures up to the batch dimension)."""
+    rank: list[int] = []
+    seen: dict[str, int] = {}
+    for name in adapters or ["" for _ in encoded]:
+        rank.append(seen.get(name, 0))
+        seen[name] = rank[-1] + 1
+    return sorted(range(len(encoded)), key=lambda i: (-len(encoded[i][0]), rank[i]))
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
