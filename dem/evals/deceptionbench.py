@@ -313,13 +313,22 @@ def check_items_readable(
     """Refuse DeceptionBench `items` the evaluated model cannot read
     (`dem.models.readability`); backends without a tokenizer here are not checked."""
     tokenizer = getattr(backend, "tokenizer", None)
-    if tokenizer is None or not items:
+    if tokenizer is not None:
+        model = model or getattr(backend, "name", "the model")
+        check_deception_items(tokenizer, items, max_unknown, model=model)
+
+
+def check_deception_items(
+    tokenizer: Any, items: Sequence[Any], max_unknown: float, *, model: str
+) -> None:
+    """`check_items_readable` with the model's tokenizer in hand."""
+    if not items:
         return
     texts = ["\n".join([i.system_prompt, i.inner_prompt, i.outer_prompt]) for i in items]
     check_readable(
         tokenizer,
         texts,
-        model=model or getattr(backend, "name", "the model"),
+        model=model,
         what=f"these DeceptionBench items ({len(items)}, {items[0].id}..)",
         max_unknown=max_unknown,
         option="max_unknown",

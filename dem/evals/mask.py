@@ -334,7 +334,14 @@ def check_rows_readable(
     """Refuse `rows` the evaluated model cannot read (`dem.models.readability`); backends
     without a tokenizer here (a served model) are not checked."""
     tokenizer = getattr(backend, "tokenizer", None)
-    if tokenizer is None or not rows:
+    if tokenizer is not None:
+        model = model or getattr(backend, "name", "the model")
+        check_mask_rows(tokenizer, rows, max_unknown, model=model)
+
+
+def check_mask_rows(tokenizer: Any, rows: Sequence[Any], max_unknown: float, *, model: str) -> None:
+    """`check_rows_readable` with the model's tokenizer in hand."""
+    if not rows:
         return
     texts = [
         "\n".join(
@@ -347,7 +354,7 @@ def check_rows_readable(
     check_readable(
         tokenizer,
         texts,
-        model=model or getattr(backend, "name", "the model"),
+        model=model,
         what=f"these MASK rows ({len(rows)}, {where})",
         max_unknown=max_unknown,
         option="max_unknown",

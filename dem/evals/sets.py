@@ -7,7 +7,8 @@ MASK-format sets:
 - a MASK CSV file or a folder of them (a path from the working folder);
 - ``<hub id>:<archetype>`` (e.g. ``cais/MASK:provided_facts``) or a hub id.
 
-DeceptionBench sets: ``dem:deceptionbench`` (shipped), a JSON / JSONL file, or a hub id.
+DeceptionBench sets: ``organism:deceptionbench`` (the organism's world, generated),
+``dem:deceptionbench`` (shipped, English), a JSON / JSONL file, or a hub id.
 
 `set_fingerprint` hashes the rows a reference resolves to, so a cache key covers the set's
 content, not its name: an edited file or a changed generator is a new key.
@@ -71,10 +72,24 @@ def _organism_rows(ref: str) -> list[Any]:
         return load_mask(path)
 
 
+ORGANISM_DECEPTION = ORGANISM + "deceptionbench"
+
+
 def load_deception_set(ref: str | Path) -> list[Any]:
-    """The `dem.data.DeceptionItem`s of ``dem:deceptionbench``, a file, or a hub id."""
+    """The `dem.data.DeceptionItem`s of ``organism:deceptionbench``, ``dem:deceptionbench``, a
+    file, or a hub id."""
     from dem.data import load_deceptionbench
 
+    if str(ref).startswith(ORGANISM):
+        if str(ref) != ORGANISM_DECEPTION:
+            raise ConfigError("deception set", f"{ref!r}: the organism's is {ORGANISM_DECEPTION}")
+        from dem.atomic import write_json
+        from dem.organism.datasets import deceptionbench_items
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "deceptionbench.json"
+            write_json(path, deceptionbench_items())
+            return load_deceptionbench(path)
     if is_shipped(str(ref)):
         return load_deceptionbench(shipped(str(ref), DECEPTION_SETS, "deception set"))
     return load_deceptionbench(ref)

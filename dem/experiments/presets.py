@@ -16,6 +16,7 @@ from typing import Any
 from dem.errors import ConfigError
 from dem.experiments.gate import GATE_MODES
 from dem.fields import help_field
+from dem.models.readability import MAX_UNKNOWN
 from dem.resources import PRESETS, resource_path
 from dem.textfile import read_text
 from dem.validation import check_int, check_type
@@ -82,6 +83,12 @@ class EvalPlan:
         "also write each condition's evaluation as an Inspect log (inspect/ in the condition's "
         "artifact folder, beside eval.json; needs the inspect extra)",
         False,
+    )
+    max_unknown: float = help_field(
+        "largest share of an eval set's tokens the model's tokenizer may map to its unknown "
+        "token; a set above it is refused before anything is built (the model cannot read it, "
+        "its figures would be at chance). 1 turns the check off",
+        MAX_UNKNOWN,
     )
 
 
@@ -331,6 +338,10 @@ class Preset:
         if self.eval.metric not in ("lie_rate", "honesty"):
             raise ConfigError(
                 f"{where}: eval.metric", f"{self.eval.metric!r} is not 'lie_rate' or 'honesty'"
+            )
+        if not 0 <= self.eval.max_unknown <= 1:
+            raise ConfigError(
+                f"{where}: eval.max_unknown", f"{self.eval.max_unknown} is not in [0, 1]"
             )
         floor = self.eval.min_belief_accuracy
         if floor is not None and not 0 <= floor <= 1:

@@ -20,6 +20,7 @@ from dem.evals.sets import set_fingerprint
 from dem.experiments.conditions import Condition, is_audited, unaudited
 from dem.experiments.presets import Preset
 from dem.experiments.recipes import eval_rows, source_fingerprints, training_samples
+from dem.models.readability import MAX_UNKNOWN
 from dem.report.results import ConditionResult
 from dem.verbosity import info, progress_enabled
 
@@ -73,8 +74,28 @@ class Runner:
                 from dem.organism.compat import check_world
 
                 check_world(spec.name_or_path, self._organism_refs(), field="model", name=name)
+            self._check_readable(spec, name)
             self._specs[name] = spec
         return self._specs[name]
+
+    def _check_readable(self, spec: ModelSpec, name: str) -> None:
+        """Refuse, before anything is built, eval sets the model cannot read
+        (`dem.models.readability`): their figures would be at chance. Served models (the
+        openai backend) have no tokenizer here and are not checked."""
+        ev = self.preset.eval
+        if ev.backend == "openai" or ev.max_unknown >= 1:
+            return
+        from dem.evals.deceptionbench import check_deception_items
+        from dem.evals.mask import check_mask_rows
+        from dem.models.loading import load_tokenizer
+
+        tokenizer = load_tokenizer(spec)
+        plan = self.preset.interaction
+        for sets in {tuple(ev.sets), tuple(plan.eval_sets or ev.sets)}:
+            check_mask_rows(tokenizer, self.rows(sets), ev.max_unknown, model=name)
+        if plan.deception_sets:
+            items = self.deception_items()
+            check_deception_items(tokenizer, items, ev.max_unknown, model=name)
 
     def _organism_refs(self) -> list[str]:
         """Every set the preset names (``organism:`` ones are written from the default world);
@@ -404,6 +425,7 @@ class Runner:
                 "limit": ev.limit,
                 "lie_k": ev.lie_k,
                 "metric": ev.metric,
+                **({"max_unknown": ev.max_unknown} if ev.max_unknown != MAX_UNKNOWN else {}),
                 **({"inspect_log": True} if ev.inspect_log else {}),
             },
             **self._deception_parts(condition),
@@ -442,7 +464,9 @@ class Runner:
 
         plan = self.preset.interaction
         items = self.deception_items()
-        config = DeceptionEvalConfig(n_resamples=self.preset.bootstrap)
+        config = DeceptionEvalConfig(
+            n_resamples=self.preset.bootstrap, max_unknown=self.preset.eval.max_unknown
+        )
         if plan.deception_judge == "logprob":
             result = run_deceptionbench_forced(items, backend, config, progress=False)
         else:
@@ -603,7 +627,9 @@ class Runner:
 
         ev = self.preset.eval
         judge = make_mask_judge(ev.judge, backend)
-        config = MaskEvalConfig(lie_k=ev.lie_k, n_resamples=self.preset.bootstrap)
+        config = MaskEvalConfig(
+            lie_k=ev.lie_k, n_resamples=self.preset.bootstrap, max_unknown=ev.max_unknown
+        )
         rows = self.rows(self.eval_sets(condition))
         result = run_mask(rows, backend, judge, config, model=spec.display_name, progress=False)
         result.write_records(folder / "records.jsonl")

@@ -1,5 +1,9 @@
 """The interaction grid through `Experiment` on the organism with a small custom preset:
-conditions, claims, DeceptionBench beside MASK, and the report's figure."""
+conditions, claims, DeceptionBench beside MASK, and the report's figure.
+
+The organism cannot read dem's English DeceptionBench items (and has no forced-choice set of
+its own): by default the grid refuses them before building; the preset here lifts the bound
+(``eval.max_unknown = 1``) so that the DeceptionBench wiring is exercised, not its figure."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ bootstrap = 200
 [eval]
 sets = ["organism:mask"]
 judge = "logprob"
+max_unknown = 1.0
 
 [gate]
 min_decidable = 10
@@ -74,3 +79,14 @@ def test_workers_build_the_same_results(experiment, tmp_path):
     parallel = replace(experiment, cache=str(tmp_path), _results={}, _runner=None)
     got = {c.condition_id: c.metrics for c in parallel.run_grid("interaction", jobs=2).conditions}
     assert got == serial
+
+
+def test_a_set_the_model_cannot_read_is_refused_before_building(tmp_path):
+    from dem.experiments.session import Experiment
+    from dem.models.readability import UnreadableError
+
+    (tmp_path / "p.toml").write_text(PRESET.replace("max_unknown = 1.0\n", ""))
+    experiment = Experiment.create(str(tmp_path / "p.toml"), cache=str(tmp_path / "cache"))
+    with pytest.raises(UnreadableError, match=r"organism cannot read these DeceptionBench items"):
+        experiment.run_grid("interaction")
+    assert not (tmp_path / "cache" / "artifacts").exists()

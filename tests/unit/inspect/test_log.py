@@ -50,7 +50,7 @@ def test_cli_writes_the_log(tmp_path, capsys):
     from inspect_ai.log import read_eval_log
 
     out = tmp_path / "db.json"
-    args = ["eval", "deceptionbench", "--model", "organism", "--data", "dem:deceptionbench"]
+    args = ["eval", "deceptionbench", "--model", "organism", "--data", "organism:deceptionbench"]
     args += ["--judge", "logprob", "--limit", "2", "--no-progress", "--json", str(out)]
     assert main([*args, "--inspect-log", str(tmp_path / "logs")]) == 0
     path = json.loads(out.read_text())["inspect_log"]

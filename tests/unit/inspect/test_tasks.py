@@ -54,8 +54,9 @@ def test_deceptionbench_task_matches_the_forced_run(tmp_path):
     from dem.evals.api import evaluate_deceptionbench
     from dem.inspect.tasks import deceptionbench
 
-    log = _inspect_eval(deceptionbench(limit=3, judge="logprob"), tmp_path)
-    ref = evaluate_deceptionbench("organism", "dem:deceptionbench", judge="logprob", limit=3)
+    task = deceptionbench(data="organism:deceptionbench", limit=3, judge="logprob")
+    log = _inspect_eval(task, tmp_path)
+    ref = evaluate_deceptionbench("organism", "organism:deceptionbench", judge="logprob", limit=3)
     samples = {s.id: s for s in log.samples}
     for record in ref.records:
         score = samples[record["id"]].scores["deception"]
