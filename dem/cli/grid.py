@@ -64,7 +64,9 @@ def register(subparsers: Any) -> None:
         "resuming from the artifact cache, and write results.json, report.md and figures."
         "\n\nGrids: mix_ratio (downstream data with 0-30 % misaligned samples), domain (each "
         "training domain's normal, subtle and severe variants) and interaction (self-training "
-        "on feedback from a partly biased user population).",
+        "on feedback from a partly biased user population), mitigation (defences against emergent "
+        "dishonesty, each against the unmitigated finetune and the base, with what each costs "
+        "in narrow and benign learning and coherence; docs/mitigation.md).",
         examples=[
             ("dem grid mix_ratio", "the smoke mix-ratio grid on the organism"),
             (
@@ -72,6 +74,7 @@ def register(subparsers: Any) -> None:
                 "the domain grid in two worker processes, report in out/domain",
             ),
             ("dem grid interaction -q", "the interaction grid; results only, no progress bars"),
+            ("dem grid mitigation --report out/mit", "every defence on the organism, smoke sizes"),
             (
                 "dem grid mix_ratio --preset paper --executor ray --report out/mix",
                 "each condition a Ray task on the cluster at RAY_ADDRESS (docs/cluster.md)",
@@ -83,7 +86,9 @@ def register(subparsers: Any) -> None:
         ],
         verbosity=True,
     )
-    parser.add_argument("grid", choices=("mix_ratio", "domain", "interaction"), help="which grid")
+    parser.add_argument(
+        "grid", choices=("mix_ratio", "domain", "interaction", "mitigation"), help="which grid"
+    )
     add_experiment_options(parser)
     parser.set_defaults(func=run)
 
