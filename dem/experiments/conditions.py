@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dem.errors import ConfigError
 from dem.experiments.presets import Preset
 
 
@@ -271,8 +272,24 @@ def benign_condition(preset: Preset, ref: str, condition: Condition) -> Conditio
     return source if name == "none" else with_mitigation(source, name, condition.params["spec"])
 
 
+def check_learning_sets(preset: Preset) -> None:
+    """Every cell's narrow set has a generator that gives each prompt's other answers (the
+    learning measures need them), checked before anything trains."""
+    from dem.evals.learning import benign_ref
+
+    for cell in mitigation_cells(preset, preset.seeds[0]):
+        ref = cell_ref(preset, cell)
+        try:
+            benign_ref(ref)
+        except ConfigError as exc:
+            field = "data.misaligned" if cell == "domain" else "mitigation.narrow_mix"
+            where = preset.source or preset.name
+            raise ConfigError(f"{where}: {field}", str(exc).partition(": ")[2]) from None
+
+
 def mitigation_grid(preset: Preset) -> list[Condition]:
     """The base, then per cell the unmitigated finetune and every defence, at every seed."""
+    check_learning_sets(preset)
     plan = preset.mitigation
     out = []
     for cell in mitigation_cells(preset, preset.seeds[0]):

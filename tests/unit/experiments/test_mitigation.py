@@ -155,3 +155,13 @@ def test_learning_measures_of_the_base_organism(preset, tmp_path):
     assert all(0 <= x <= 1 for v in values.values() for x in v.values())
     narrow = sum(values["narrow"].values()) / 5
     assert narrow < 0.2, narrow
+
+
+def test_a_narrow_set_without_alternative_answers_is_refused_before_any_build(preset):
+    from dem.errors import ConfigError
+
+    hub = replace(preset, data=replace(preset.data, downstream="yahma/alpaca-cleaned"))
+    with pytest.raises(ConfigError, match=r"smoke.toml: mitigation.narrow_mix: 'yahma/alpaca"):
+        mitigation_grid(hub)
+    fixed = replace(hub, mitigation=replace(hub.mitigation, narrow_mix="organism:downstream"))
+    assert len(mitigation_grid(fixed)) == 18
