@@ -288,8 +288,8 @@ def check_learning_sets(preset: Preset) -> None:
 
 
 def mitigation_grid(preset: Preset) -> list[Condition]:
-    """The base, then per cell the unmitigated finetune and every defence, at every seed."""
-    check_learning_sets(preset)
+    """The base, then per cell the unmitigated finetune and every defence, at every seed
+    (`check_learning_sets` says whether they can be scored)."""
     plan = preset.mitigation
     out = []
     for cell in mitigation_cells(preset, preset.seeds[0]):

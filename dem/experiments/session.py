@@ -19,6 +19,7 @@ from dem.experiments.conditions import (
     Claim,
     Condition,
     audit_rows,
+    check_learning_sets,
     mitigation_rows,
     vanilla,
 )
@@ -115,7 +116,11 @@ class Experiment:
 
     # -- grids ---------------------------------------------------------------------------
     def conditions(self, grid: str) -> list[Condition]:
+        """The grid's conditions; those of the mitigation grid only where its learning
+        measures can score the preset's sets (a `ConfigError` before anything is built)."""
         _check_grid(grid)
+        if grid == "mitigation":
+            check_learning_sets(self.preset)
         return GRIDS[grid](self.preset)
 
     def claims(self, grid: str) -> list[Claim]:
@@ -485,7 +490,7 @@ class Experiment:
         wanted = set(condition_ids)
         conds: list[ConditionResult] = []
         for grid in GRIDS:
-            for c in self.conditions(grid):
+            for c in GRIDS[grid](self.preset):
                 if c.id in wanted and all(r.condition_id != c.id for r in conds):
                     conds.append(self.result(c))
         names = list(dict.fromkeys(claims))

@@ -157,11 +157,14 @@ def test_learning_measures_of_the_base_organism(preset, tmp_path):
     assert narrow < 0.2, narrow
 
 
-def test_a_narrow_set_without_alternative_answers_is_refused_before_any_build(preset):
+def test_a_narrow_set_without_alternative_answers_is_refused_before_any_build(preset, tmp_path):
     from dem.errors import ConfigError
 
-    hub = replace(preset, data=replace(preset.data, downstream="yahma/alpaca-cleaned"))
+    exp = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path))
+    exp.preset = replace(preset, data=replace(preset.data, downstream="yahma/alpaca-cleaned"))
     with pytest.raises(ConfigError, match=r"smoke.toml: mitigation.narrow_mix: 'yahma/alpaca"):
-        mitigation_grid(hub)
-    fixed = replace(hub, mitigation=replace(hub.mitigation, narrow_mix="organism:downstream"))
-    assert len(mitigation_grid(fixed)) == 18
+        exp.conditions("mitigation")
+    assert len(exp.conditions("mix_ratio")) > 1  # the other grids do not need the probes
+    plan = replace(exp.preset.mitigation, narrow_mix="organism:downstream")
+    exp.preset = replace(exp.preset, mitigation=plan)
+    assert len(exp.conditions("mitigation")) == 18
