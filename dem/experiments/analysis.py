@@ -219,6 +219,7 @@ def removed(
     confidence: float,
     n_boot: int,
     seed: int = 0,
+    sides: tuple[str, str] = ("unaudited", "audited"),
 ) -> Comparison:
     """Claim: `treated` (audited runs) keeps at most `max_remaining` of the lie-ness excess of
     `contaminated` over `reference` (the control).
@@ -227,7 +228,7 @@ def removed(
     with a bootstrap that resamples items once for all three sides and seeds jointly when they
     ran the same ones; a resample whose contamination effect is not positive counts as removing
     nothing measurable (-inf). Passes when the one-sided lower bound exceeds
-    ``1 - max_remaining``.
+    ``1 - max_remaining``. `sides` names the contaminated and treated runs in the detail.
     """
     import numpy as np
 
@@ -264,7 +265,7 @@ def removed(
         n_items=len(items),
         n_seeds=len(treated),
         detail=f"share of the {contaminated[0].group} effect removed; excess over "
-        f"{reference[0].group}: unaudited {c - r:+.4f}, audited {t - r:+.4f}",
+        f"{reference[0].group}: {sides[0]} {c - r:+.4f}, {sides[1]} {t - r:+.4f}",
     )
 
 

@@ -279,6 +279,7 @@ class Experiment:
                 max_remaining=1 - plan.min_removed,
                 confidence=plan.confidence,
                 n_boot=self.preset.bootstrap,
+                sides=("unmitigated", "with the defence"),
             )
         elif claim.kind == "kept":
             cmp = analysis.kept(
