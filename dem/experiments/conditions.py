@@ -206,11 +206,26 @@ def mitigation_cells(preset: Preset, seed: int) -> dict[str, Condition]:
 
 def mitigation_condition(preset: Preset, cell: str, mitigation: str, seed: int) -> Condition:
     """One cell of the mitigation grid: `cell` ('domain' or 'mix') trained with `mitigation`
-    (a preset entry, ``NAME[:K=V,...]``; 'none' for the unmitigated finetune) at `seed`."""
+    (a preset entry, ``NAME[:K=V,...]``; 'none' for the unmitigated finetune; in the mix cell
+    'control' for the mixture grid's control, its clean reference) at `seed`."""
     source = mitigation_cells(preset, seed)[cell]
-    name = "none" if mitigation == "none" else mitigation_name(mitigation)
+    name = mitigation if mitigation in UNMITIGATED else mitigation_name(mitigation)
     params = {"cell": cell, "cell_group": source.group, "mitigation": name, "spec": mitigation}
-    return Condition("mitigation", f"mitigate-{source.group}-{name}", seed, source.recipe, params)
+    recipe = mix_condition(preset, 0.0, seed).recipe if name == "control" else source.recipe
+    return Condition("mitigation", f"mitigate-{source.group}-{name}", seed, recipe, params)
+
+
+#: Mitigation-grid runs trained without a defence: the cell's finetune and the mix's control.
+UNMITIGATED = ("none", "control")
+
+
+def effect_reference(preset: Preset, cell: str) -> tuple[Condition, ...]:
+    """What a cell's dishonesty effect is measured from: the base for the domain cell; for the
+    mix cell the mixture grid's control (the same clean downstream data at the same seeds,
+    paired), since the mix's downstream share alone moves the lie rate away from the base."""
+    if cell == "mix":
+        return _seeds(preset, lambda s: mitigation_condition(preset, "mix", "control", s))
+    return (mitigation_base(preset, cell),)
 
 
 def mitigation_base(preset: Preset, cell: str) -> Condition:
@@ -236,6 +251,8 @@ def mitigated_source(preset: Preset, condition: Condition) -> Condition:
     assert condition.seed is not None
     source = mitigation_cells(preset, condition.seed)[condition.params["cell"]]
     name = condition.params["mitigation"]
+    if name == "control":
+        return mix_condition(preset, 0.0, condition.seed)
     return source if name == "none" else with_mitigation(source, name, condition.params["spec"])
 
 
@@ -269,7 +286,9 @@ def benign_condition(preset: Preset, ref: str, condition: Condition) -> Conditio
         )
         source = Condition("mix_ratio", f"benign-{ref.replace('/', '-')}", seed, recipe, {})
     name = condition.params["mitigation"]
-    return source if name == "none" else with_mitigation(source, name, condition.params["spec"])
+    if name in UNMITIGATED:
+        return source
+    return with_mitigation(source, name, condition.params["spec"])
 
 
 def check_learning_sets(preset: Preset) -> None:
@@ -294,7 +313,7 @@ def mitigation_grid(preset: Preset) -> list[Condition]:
     out = []
     for cell in mitigation_cells(preset, preset.seeds[0]):
         out.append(mitigation_base(preset, cell))
-        for m in ("none", *plan.mitigations):
+        for m in (*(("control",) if cell == "mix" else ()), "none", *plan.mitigations):
             out += [mitigation_condition(preset, cell, m, s) for s in preset.seeds]
     return out
 
@@ -534,13 +553,15 @@ def mitigation_claim_name(cell: str, name: str, what: str) -> str:
 
 def mitigation_claims(preset: Preset) -> list[Claim]:
     """Per cell, asserted: at least ``min_mitigations`` defences each remove at least
-    ``min_removed`` of the dishonesty effect, ``(none - defence) / (none - base)``. Reported,
+    ``min_removed`` of the dishonesty effect, ``(none - defence) / (none - reference)`` with
+    `effect_reference` (the base; the mix's control). Reported,
     per defence: that share, the narrow and benign gains kept and coherence against the
     unmitigated finetune."""
     plan = preset.mitigation
     asserted, reported = [], []
     for cell in mitigation_cells(preset, preset.seeds[0]):
         base = (mitigation_base(preset, cell),)
+        clean = effect_reference(preset, cell)
 
         def runs(m: str, cell: str = cell) -> tuple[Condition, ...]:
             return _seeds(preset, lambda s: mitigation_condition(preset, cell, m, s))
@@ -554,7 +575,7 @@ def mitigation_claims(preset: Preset) -> list[Claim]:
             treated = runs(m)
             reported += [
                 Claim(removes, "mitigation", "removed", False, treated=treated,
-                      reference=base, groups=(none,), label=name, detail=m),
+                      reference=clean, groups=(none,), label=name, detail=m),
                 *(
                     Claim(mitigation_claim_name(cell, name, f"{what}-kept"), "mitigation",
                           "kept", False, treated=treated, reference=base, groups=(none,),

@@ -191,7 +191,7 @@ def mitigation_table(run: RunResults) -> str | None:
             if rs[0].params.get("cell") == cell
         }
         rows = []
-        for name in ("base", "none"):
+        for name in ("base", "control", "none"):
             s = cell_groups.get(name)
             if s is not None:
                 rows.append([name, s["lie_rate"], "", "", "", s["narrow"], s["coherence"],
@@ -223,7 +223,9 @@ def mitigation_table(run: RunResults) -> str | None:
         out += [f"Cell `{group}`:", "", markdown_table(header, rows), ""]
     notes = (
         "Columns: lie rate (mean ± sd over seeds); effect removed, (none - defence) / (none - "
-        "base) of the lie rate; narrow and benign kept, (defence - base) / (none - base) of the "
+        "reference) of the lie rate, the reference being the base, or in the mix cell the "
+        "mixture grid's control (the same clean data without the misaligned share); narrow "
+        "and benign kept, (defence - base) / (none - base) of the "
         "narrow-task and benign-finetune scores (each share with its paired bootstrap CI over "
         "items and seeds, one-sided for the removed share, two-sided for the kept ones); "
         "narrow, the probability of the trained answer among the prompt's answers on held-out "

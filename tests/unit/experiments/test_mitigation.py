@@ -37,7 +37,15 @@ def test_grid_cells_reuse_the_domain_and_mixture_grids_conditions(preset, tmp_pa
         "mitigate-domain-medical-severe-none-seed0",
         "mitigate-domain-medical-severe-none-seed1",
     ]
-    assert "mitigate-mix-05pct-kl-seed1" in ids and len(ids) == 2 * (1 + 4 * 2)
+    assert "mitigate-mix-05pct-kl-seed1" in ids and len(ids) == 2 * (1 + 4 * 2) + 2
+    assert ids[9:12] == [
+        "mitigate-mix-05pct-base",
+        "mitigate-mix-05pct-control-seed0",
+        "mitigate-mix-05pct-control-seed1",
+    ]
+    control = mitigation_condition(preset, "mix", "control", 1)
+    assert mitigated_source(preset, control) == mix_condition(preset, 0.0, 1)
+    assert benign_condition(preset, "organism:downstream", control) == mix_condition(preset, 0, 1)
     none = mitigation_condition(preset, "mix", "none", 1)
     assert mitigated_source(preset, none) == mix_condition(preset, 0.05, 1)
     kl = mitigated_source(preset, mitigation_condition(preset, "domain", "kl:weight=2", 0))
@@ -69,6 +77,7 @@ def _values(prefix: str, mean: float, rng: random.Random, n: int = 40) -> dict[s
 #: does not; kl also stops the narrow task being learned.
 LEVELS = {
     "base": (0.28, 0.05, 0.60, 0.45),
+    "control": (0.28, 0.60, 0.90, 0.45),
     "none": (0.60, 0.90, 0.90, 0.45),
     "kl": (0.30, 0.20, 0.65, 0.45),
     "steer": (0.55, 0.88, 0.88, 0.40),
@@ -122,6 +131,7 @@ def test_claims_report_and_figure(preset, tmp_path):
     text = report.read_text()
     assert "## Defences against emergent dishonesty" in text
     assert "Cell `domain-medical-severe`:" in text and "Cell `mix-05pct`:" in text
+    assert "| control | 0.280 ± 0.000 |" in text
     row = next(line for line in text.splitlines() if line.startswith("| `kl:weight=2`"))
     assert re.search(r"\| 0\.9\d \[0\.\d\d, 0\.9\d\] \|", row), row  # 0.30 of 0.32 removed
     assert (tmp_path / "report" / "mitigation.png").stat().st_size > 0
@@ -167,4 +177,4 @@ def test_a_narrow_set_without_alternative_answers_is_refused_before_any_build(pr
     assert len(exp.conditions("mix_ratio")) > 1  # the other grids do not need the probes
     plan = replace(exp.preset.mitigation, narrow_mix="organism:downstream")
     exp.preset = replace(exp.preset, mitigation=plan)
-    assert len(exp.conditions("mitigation")) == 18
+    assert len(exp.conditions("mitigation")) == 20
