@@ -306,6 +306,11 @@ def plot_mitigation(run: RunResults, out: Path) -> Path | None:
             title += f" (no share: {', '.join(skipped)})"
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7)
-    conf = next(iter(cells.values()))[0][1].confidence
-    fig.suptitle(f"Defences against emergent dishonesty: {run.model} ({100 * conf:g} % CIs)")
+    removed, narrow = next(iter(cells.values()))[0][1:]
+    fig.suptitle(
+        f"Defences against emergent dishonesty: {run.model} (bars: one-sided "
+        f"{100 * removed.confidence:g} % bounds of the share removed, two-sided "
+        f"{100 * narrow.confidence:g} % interval of the share kept)",
+        fontsize=10,
+    )
     return save_figure(fig, out)
