@@ -99,7 +99,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
     from dem.report import write_report
-    from dem.report.tables import comparisons_table, conditions_table
+    from dem.report.tables import comparisons_table, conditions_table, mitigation_table
 
     check_output_dir("--report", args.report)
     exp = Experiment.create(
@@ -121,6 +121,8 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     print(conditions_table(run, grid))
     print()
     print(comparisons_table(run.comparisons))
+    if grid == "mitigation" and (table := mitigation_table(run)) is not None:
+        print(f"\n{table}")
     report = write_report(run, args.report)
     if exp.outcomes:
         write_outcomes(exp.outcomes, args.report / "tasks.json")
