@@ -232,4 +232,4 @@ def mitigation_table(run: RunResults) -> str | None:
         "prompts; coherence, the same on arithmetic; belief accuracy, MASK's neutral-prompt "
         "beliefs against the ground truth."
     )
-    return "\n".join(out) + notes
+    return "\n".join(out) + "\n" + notes
