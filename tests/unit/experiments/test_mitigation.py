@@ -67,6 +67,14 @@ def test_grid_cells_reuse_the_domain_and_mixture_grids_conditions(preset, tmp_pa
         preset, "domain", "kl:weight=2", 0))  # fmt: skip
     assert with_kl.id == "control-kl-seed0" and with_kl.params["mitigations"] == ("kl:weight=2",)
     assert benign_condition(preset, "organism:downstream", replace(kl_cell, seed=None)) is None
+    # a cell's store key covers its MASK parts, the probes and its benign finetune; none built
+    from dem.experiments import mitigation
+
+    parts = mitigation.parts(runner, kl_cell, "organism")
+    assert parts["benign_train"]["condition"] == "control-kl-seed0"
+    assert parts["benign_train"]["train"]["mitigations"] == [{"name": "kl", "weight": 2.0}]
+    assert parts["learning"]["narrow"] == "organism:medical/severe"
+    assert runner.cached(kl_cell, model="organism") is None
 
 
 def _values(prefix: str, mean: float, rng: random.Random, n: int = 40) -> dict[str, float]:
