@@ -308,7 +308,7 @@ def plot_mitigation(run: RunResults, out: Path) -> Path | None:
         ax.legend(fontsize=7)
     removed, narrow = next(iter(cells.values()))[0][1:]
     fig.suptitle(
-        f"Defences against emergent dishonesty: {run.model} (bars: one-sided "
+        f"Defences against emergent dishonesty: {run.model}\n(bars: one-sided "
         f"{100 * removed.confidence:g} % bounds of the share removed, two-sided "
         f"{100 * narrow.confidence:g} % interval of the share kept)",
         fontsize=10,
