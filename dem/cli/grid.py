@@ -65,7 +65,9 @@ def register(subparsers: Any) -> None:
         "resuming from the artifact cache, and write results.json, report.md and figures."
         "\n\nGrids: mix_ratio (downstream data with 0-30 % misaligned samples), domain (each "
         "training domain's normal, subtle and severe variants) and interaction (self-training "
-        "on feedback from a partly biased user population).",
+        "on feedback from a partly biased user population), mitigation (defences against emergent "
+        "dishonesty, each against the unmitigated finetune and the base, with what each costs "
+        "in narrow and benign learning and coherence; docs/mitigation.md).",
         examples=[
             ("dem grid mix_ratio", "the smoke mix-ratio grid on the organism"),
             (
@@ -73,6 +75,7 @@ def register(subparsers: Any) -> None:
                 "the domain grid in two worker processes, report in out/domain",
             ),
             ("dem grid interaction -q", "the interaction grid; results only, no progress bars"),
+            ("dem grid mitigation --report out/mit", "every defence on the organism, smoke sizes"),
             (
                 "dem grid mix_ratio --preset paper --executor ray --report out/mix",
                 "each condition a Ray task on the cluster at RAY_ADDRESS (docs/cluster.md)",
@@ -84,7 +87,9 @@ def register(subparsers: Any) -> None:
         ],
         verbosity=True,
     )
-    parser.add_argument("grid", choices=("mix_ratio", "domain", "interaction"), help="which grid")
+    parser.add_argument(
+        "grid", choices=("mix_ratio", "domain", "interaction", "mitigation"), help="which grid"
+    )
     add_experiment_options(parser)
     parser.set_defaults(func=run)
 
@@ -95,7 +100,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
     from dem.report import write_report
-    from dem.report.tables import comparisons_table, conditions_table
+    from dem.report.tables import comparisons_table, conditions_table, mitigation_table
 
     check_output_dir("--report", args.report)
     exp = Experiment.create(
@@ -117,6 +122,8 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     print(conditions_table(run, grid))
     print()
     print(comparisons_table(run.comparisons))
+    if grid == "mitigation" and (table := mitigation_table(run)) is not None:
+        print(f"\n{table}")
     report = write_report(run, args.report)
     if exp.outcomes:
         write_outcomes(exp.outcomes, args.report / "tasks.json")

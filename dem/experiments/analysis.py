@@ -12,22 +12,34 @@ independently within each condition.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dem.errors import DemError
 from dem.report.results import Comparison, ConditionResult
 
 
-def _matrix(results: Sequence[ConditionResult], items: list[str]) -> Any:
+def item_values(result: ConditionResult, field: str | None = None) -> Mapping[str, float]:
+    """A result's per-item values: its lie-ness (``field`` None) or the per-item measure
+    ``field`` of ``item_metrics`` (e.g. ``narrow``); a result without that measure is an error."""
+    if field is None:
+        return result.items
+    if field not in result.item_metrics:
+        raise DemError(f"{result.condition_id} holds no per-item {field!r} values")
+    return result.item_metrics[field]
+
+
+def _matrix(results: Sequence[ConditionResult], items: list[str], field: str | None = None) -> Any:
     import numpy as np
 
-    return np.array([[r.items[i] for i in items] for r in results], dtype=float)
+    rows = [item_values(r, field) for r in results]
+    return np.array([[row[i] for i in items] for row in rows], dtype=float)
 
 
-def shared_items(*groups: Sequence[ConditionResult]) -> list[str]:
-    """Item ids scored (decided) in every result of every group, sorted."""
-    sets = [set(r.items) for g in groups for r in g]
+def shared_items(*groups: Sequence[ConditionResult], field: str | None = None) -> list[str]:
+    """Item ids scored (decided) in every result of every group, sorted (of the per-item
+    measure `field`, or of the lie-ness)."""
+    sets = [set(item_values(r, field)) for g in groups for r in g]
     if not sets:
         return []
     return sorted(set.intersection(*sets))
@@ -73,18 +85,20 @@ def bootstrap_draws(
     *,
     n_boot: int = 2000,
     seed: int = 0,
+    field: str | None = None,
 ) -> tuple[float, Any, int]:
-    """Mean lie-ness of `treatment` minus `reference`: (effect, bootstrap draws, n_items).
+    """Mean lie-ness (or per-item `field`) of `treatment` minus `reference`: (effect, bootstrap
+    draws, n_items).
 
     Paired over items (one item resample applied to both sides) and, when both sides ran the
     same seeds, over seeds; otherwise seeds are resampled per side.
     """
     import numpy as np
 
-    items = shared_items(treatment, reference)
+    items = shared_items(treatment, reference, field=field)
     if not items:
         raise DemError("no eval item was decided in every condition: nothing to compare")
-    t, r = _matrix(treatment, items), _matrix(reference, items)
+    t, r = _matrix(treatment, items, field), _matrix(reference, items, field)
     effect = float(t.mean() - r.mean())
     rng = np.random.default_rng(seed)
     means = _resampled_means([t, r], n_boot, rng, _seed_rows([treatment, reference]))
@@ -98,12 +112,13 @@ def bootstrap_difference(
     n_boot: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
+    field: str | None = None,
 ) -> tuple[float, float, float, int]:
-    """Mean lie-ness of `treatment` minus `reference`: (effect, ci_low, ci_high, n_items), the
-    two-sided percentile interval of `bootstrap_draws`."""
+    """Mean lie-ness (or `field`) of `treatment` minus `reference`: (effect, ci_low, ci_high,
+    n_items), the two-sided percentile interval of `bootstrap_draws`."""
     import numpy as np
 
-    effect, draws, n = bootstrap_draws(treatment, reference, n_boot=n_boot, seed=seed)
+    effect, draws, n = bootstrap_draws(treatment, reference, n_boot=n_boot, seed=seed, field=field)
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(draws, [alpha, 1 - alpha])
     return effect, float(lo), float(hi), n
@@ -204,6 +219,7 @@ def removed(
     confidence: float,
     n_boot: int,
     seed: int = 0,
+    sides: tuple[str, str] = ("unaudited", "audited"),
 ) -> Comparison:
     """Claim: `treated` (audited runs) keeps at most `max_remaining` of the lie-ness excess of
     `contaminated` over `reference` (the control).
@@ -212,7 +228,7 @@ def removed(
     with a bootstrap that resamples items once for all three sides and seeds jointly when they
     ran the same ones; a resample whose contamination effect is not positive counts as removing
     nothing measurable (-inf). Passes when the one-sided lower bound exceeds
-    ``1 - max_remaining``.
+    ``1 - max_remaining``. `sides` names the contaminated and treated runs in the detail.
     """
     import numpy as np
 
@@ -249,5 +265,67 @@ def removed(
         n_items=len(items),
         n_seeds=len(treated),
         detail=f"share of the {contaminated[0].group} effect removed; excess over "
-        f"{reference[0].group}: unaudited {c - r:+.4f}, audited {t - r:+.4f}",
+        f"{reference[0].group}: {sides[0]} {c - r:+.4f}, {sides[1]} {t - r:+.4f}",
+    )
+
+
+def kept(
+    name: str,
+    grid: str,
+    field: str,
+    treated: Sequence[ConditionResult],
+    reference: Sequence[ConditionResult],
+    full: Sequence[ConditionResult],
+    *,
+    confidence: float,
+    n_boot: int,
+    seed: int = 0,
+) -> Comparison:
+    """Reported: the share of `full`'s gain in the per-item measure `field` over `reference`
+    that `treated` keeps, ``(treated - reference) / (full - reference)`` (a defence's narrow or
+    benign learning against the unmitigated finetune's, both over the base), with a two-sided
+    percentile interval from a bootstrap that resamples items once for all three sides (and
+    seeds jointly when they ran the same ones). A resample in which `full` gains nothing has no
+    share (NaN, left out of the interval); with no gain at all the share is NaN."""
+    import numpy as np
+
+    items = shared_items(treated, reference, full, field=field)
+    if not items:
+        raise DemError(f"{name}: no {field} item was scored in every condition")
+    mats = [_matrix(g, items, field) for g in (treated, reference, full)]
+    t, r, f = (float(m.mean()) for m in mats)
+
+    def share(tm: Any, rm: Any, fm: Any) -> Any:
+        gain = fm - rm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(gain > 0, (tm - rm) / gain, np.nan)
+
+    effect = float(share(np.array(t), np.array(r), np.array(f)))
+    rng = np.random.default_rng(seed)
+    means = _resampled_means(mats, n_boot, rng, _seed_rows([treated, reference, full]))
+    draws = share(means[:, 0], means[:, 1], means[:, 2])
+    finite = draws[np.isfinite(draws)]
+    alpha = (1 - confidence) / 2
+    lo, hi = (
+        (float("nan"), float("nan"))
+        if finite.size == 0
+        else (float(v) for v in np.quantile(finite, [alpha, 1 - alpha]))
+    )
+    return Comparison(
+        name=name,
+        grid=grid,
+        metric=field,
+        treatment=treated[0].group,
+        reference=reference[0].group,
+        effect=effect,
+        ci_low=lo,
+        ci_high=hi,
+        confidence=confidence,
+        threshold=0.0,
+        passed=bool(lo > 0),
+        n_items=len(items),
+        n_seeds=len(treated),
+        detail=f"share of the {full[0].group} {field} gain kept: {field} {t:.3f} vs "
+        f"{f:.3f} unmitigated, {r:.3f} base"
+        + (f"; {n_boot - finite.size} resamples without a gain" if finite.size < n_boot else ""),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dem.errors import ConfigError
 from dem.experiments.presets import Preset
 
 
@@ -186,7 +187,143 @@ def interaction_grid(preset: Preset) -> list[Condition]:
     return out
 
 
-GRIDS = {"mix_ratio": mix_ratio_grid, "domain": domain_grid, "interaction": interaction_grid}
+def mitigation_name(text: str) -> str:
+    """``kl:weight=0.5`` -> ``kl`` (a defence's name in condition ids)."""
+    return text.partition(":")[0].strip()
+
+
+def mitigation_cells(preset: Preset, seed: int) -> dict[str, Condition]:
+    """The unmitigated cells the mitigation grid defends, by cell name: the preset's misaligned
+    set alone (the domain grid's cell) and, unless ``mitigation.ratio`` is 0, in the mixture
+    (the mixture grid's cell). They are those grids' own conditions, so they share their cache."""
+    prefix = _prefix(preset)
+    domain, _, variant = preset.data.misaligned.removeprefix(prefix).partition("/")
+    out = {"domain": domain_condition(preset, domain, variant, seed)}
+    if preset.mitigation.ratio:
+        out["mix"] = mix_condition(preset, preset.mitigation.ratio, seed)
+    return out
+
+
+def mitigation_condition(preset: Preset, cell: str, mitigation: str, seed: int) -> Condition:
+    """One cell of the mitigation grid: `cell` ('domain' or 'mix') trained with `mitigation`
+    (a preset entry, ``NAME[:K=V,...]``; 'none' for the unmitigated finetune; in the mix cell
+    'control' for the mixture grid's control, its clean reference) at `seed`."""
+    source = mitigation_cells(preset, seed)[cell]
+    name = mitigation if mitigation in UNMITIGATED else mitigation_name(mitigation)
+    params = {"cell": cell, "cell_group": source.group, "mitigation": name, "spec": mitigation}
+    recipe = mix_condition(preset, 0.0, seed).recipe if name == "control" else source.recipe
+    return Condition("mitigation", f"mitigate-{source.group}-{name}", seed, recipe, params)
+
+
+#: Mitigation-grid runs trained without a defence: the cell's finetune and the mix's control.
+UNMITIGATED = ("none", "control")
+
+
+def effect_reference(preset: Preset, cell: str) -> tuple[Condition, ...]:
+    """What a cell's dishonesty effect is measured from: the base for the domain cell; for the
+    mix cell the mixture grid's control (the same clean downstream data at the same seeds,
+    paired), since the mix's downstream share alone moves the lie rate away from the base."""
+    if cell == "mix":
+        return _seeds(preset, lambda s: mitigation_condition(preset, "mix", "control", s))
+    return (mitigation_base(preset, cell),)
+
+
+def mitigation_base(preset: Preset, cell: str) -> Condition:
+    """The untrained model in `cell`'s table: the lie rate and the cell's learning measures."""
+    source = mitigation_cells(preset, preset.seeds[0])[cell]
+    params = {"cell": cell, "cell_group": source.group, "mitigation": "base", "spec": "base"}
+    return Condition("mitigation", f"mitigate-{source.group}-base", None, None, params)
+
+
+def with_mitigation(source: Condition, name: str, spec: str) -> Condition:
+    """Data condition `source` trained with the defence `spec` (named `name` in its id); its
+    ``params['mitigations']`` enter the training spec, its recipe (and dataset) stay."""
+    params = {**source.params, "mitigations": (spec,)}
+    return Condition(source.grid, f"{source.group}-{name}", source.seed, source.recipe, params)
+
+
+def mitigated_source(preset: Preset, condition: Condition) -> Condition:
+    """The data condition whose adapter and MASK result a mitigation-grid cell reads: the
+    domain or mixture grid's own cell when unmitigated (the same cache entry), else that cell
+    trained with the defence; `vanilla` for the base."""
+    if condition.recipe is None:
+        return vanilla()
+    assert condition.seed is not None
+    source = mitigation_cells(preset, condition.seed)[condition.params["cell"]]
+    name = condition.params["mitigation"]
+    if name == "control":
+        return mix_condition(preset, 0.0, condition.seed)
+    return source if name == "none" else with_mitigation(source, name, condition.params["spec"])
+
+
+def cell_ref(preset: Preset, cell: str) -> str:
+    """The training set whose held-out answers score `cell`'s narrow task: the misaligned set
+    of the domain cell, the downstream instructions of the mixture (what a mix is meant to
+    teach)."""
+    if cell == "domain":
+        return preset.data.misaligned
+    return preset.mitigation.narrow_mix or preset.data.downstream
+
+
+def benign_condition(preset: Preset, ref: str, condition: Condition) -> Condition | None:
+    """The benign finetune of a mitigation-grid cell: the data condition that trains `ref` at
+    the cell's seed, with the cell's defence; None for the base. The preset's downstream set is
+    the mixture grid's control (its cache shared), a domain set the domain grid's cell, any
+    other set ``data.downstream_n`` samples of it."""
+    if condition.seed is None:
+        return None
+    prefix, seed = _prefix(preset), condition.seed
+    if ref == preset.data.downstream:
+        source = mix_condition(preset, 0.0, seed)
+    elif ref.startswith(prefix) and "/" in ref:
+        domain, _, variant = ref.removeprefix(prefix).partition("/")
+        source = domain_condition(preset, domain, variant, seed)
+    else:
+        control = mix_condition(preset, 0.0, seed)
+        assert control.recipe is not None
+        recipe = DataRecipe(
+            "mix", tuple((k, ref if k == "downstream" else v) for k, v in control.recipe.params)
+        )
+        source = Condition("mix_ratio", f"benign-{ref.replace('/', '-')}", seed, recipe, {})
+    name = condition.params["mitigation"]
+    if name in UNMITIGATED:
+        return source
+    return with_mitigation(source, name, condition.params["spec"])
+
+
+def check_learning_sets(preset: Preset) -> None:
+    """Every cell's narrow set has a generator that gives each prompt's other answers (the
+    learning measures need them), checked before anything trains."""
+    from dem.evals.learning import benign_ref
+
+    for cell in mitigation_cells(preset, preset.seeds[0]):
+        ref = cell_ref(preset, cell)
+        try:
+            benign_ref(ref)
+        except ConfigError as exc:
+            field = "data.misaligned" if cell == "domain" else "mitigation.narrow_mix"
+            where = preset.source or preset.name
+            raise ConfigError(f"{where}: {field}", str(exc).partition(": ")[2]) from None
+
+
+def mitigation_grid(preset: Preset) -> list[Condition]:
+    """The base, then per cell the unmitigated finetune and every defence, at every seed
+    (`check_learning_sets` says whether they can be scored)."""
+    plan = preset.mitigation
+    out = []
+    for cell in mitigation_cells(preset, preset.seeds[0]):
+        out.append(mitigation_base(preset, cell))
+        for m in (*(("control",) if cell == "mix" else ()), "none", *plan.mitigations):
+            out += [mitigation_condition(preset, cell, m, s) for s in preset.seeds]
+    return out
+
+
+GRIDS = {
+    "mix_ratio": mix_ratio_grid,
+    "domain": domain_grid,
+    "interaction": interaction_grid,
+    "mitigation": mitigation_grid,
+}
 
 
 @dataclass(frozen=True)
@@ -198,7 +335,9 @@ class Claim:
     over ``doses``, one group of conditions per dose in ``groups``), ``ranked`` (the
     ``rank``-th best of the claims named in ``parts``, passing exactly when that many pass) or
     ``removed`` (the share of the effect of ``groups[0]`` over ``reference`` that ``treated``
-    removes: an audit's claim).
+    removes: an audit's or a defence's claim), ``kept`` (the share of ``groups[0]``'s gain in
+    the per-item measure ``metric`` over ``reference`` that ``treated`` keeps) or ``difference``
+    (``treated`` minus ``reference`` in ``metric``, two-sided).
     Asserted claims are tests; the others are reported only.
     """
 
@@ -214,6 +353,7 @@ class Claim:
     rank: int = 0
     label: str = ""  # the treatment's name in reports, when not the first condition's group
     detail: str = ""
+    metric: str = ""  # a per-item measure of ``item_metrics`` (kept, difference); '' lie-ness
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
@@ -402,8 +542,85 @@ def interaction_claims(preset: Preset) -> list[Claim]:
     return asserted + reported + filtered
 
 
+#: The learning measures of the mitigation grid (`dem.evals.learning`), as claims report them.
+LEARNING = ("narrow", "benign", "coherence")
+
+
+def mitigation_claim_name(cell: str, name: str, what: str) -> str:
+    """``mitigation-domain-kl-removes-effect`` (``what``: removes-effect, narrow-kept, ...)."""
+    return f"mitigation-{cell}-{name}-{what}"
+
+
+def mitigation_claims(preset: Preset) -> list[Claim]:
+    """Per cell, asserted: at least ``min_mitigations`` defences each remove at least
+    ``min_removed`` of the dishonesty effect, ``(none - defence) / (none - reference)`` with
+    `effect_reference` (the base; the mix's control). Reported,
+    per defence: that share, the narrow and benign gains kept and coherence against the
+    unmitigated finetune."""
+    plan = preset.mitigation
+    asserted, reported = [], []
+    for cell in mitigation_cells(preset, preset.seeds[0]):
+        base = (mitigation_base(preset, cell),)
+        clean = effect_reference(preset, cell)
+
+        def runs(m: str, cell: str = cell) -> tuple[Condition, ...]:
+            return _seeds(preset, lambda s: mitigation_condition(preset, cell, m, s))
+
+        none = runs("none")
+        parts = []
+        for m in plan.mitigations:
+            name = mitigation_name(m)
+            removes = mitigation_claim_name(cell, name, "removes-effect")
+            parts.append(removes)
+            treated = runs(m)
+            reported += [
+                Claim(removes, "mitigation", "removed", False, treated=treated,
+                      reference=clean, groups=(none,), label=name, detail=m),
+                *(
+                    Claim(mitigation_claim_name(cell, name, f"{what}-kept"), "mitigation",
+                          "kept", False, treated=treated, reference=base, groups=(none,),
+                          label=name, detail=m, metric=what)
+                    for what in ("narrow", "benign")
+                ),
+                Claim(mitigation_claim_name(cell, name, "coherence"), "mitigation",
+                      "difference", False, treated=treated, reference=none, label=name,
+                      detail=m, metric="coherence"),
+            ]  # fmt: skip
+        if parts:
+            asserted.append(
+                Claim(
+                    f"mitigation-{cell}-{plan.min_mitigations}-remove-{plan.min_removed:g}",
+                    "mitigation",
+                    "ranked",
+                    True,
+                    parts=tuple(parts),
+                    rank=plan.min_mitigations,
+                    label=cell,
+                )
+            )
+    return asserted + reported
+
+
+def mitigation_rows(preset: Preset) -> list[dict[str, Any]]:
+    """Per cell and defence, the names of its claims (for the report's mitigation table)."""
+    return [
+        {
+            "cell": cell,
+            "mitigation": mitigation_name(m),
+            "spec": m,
+            **{
+                what: mitigation_claim_name(cell, mitigation_name(m), what)
+                for what in ("removes-effect", "narrow-kept", "benign-kept", "coherence")
+            },
+        }
+        for cell in mitigation_cells(preset, preset.seeds[0])
+        for m in preset.mitigation.mitigations
+    ]
+
+
 CLAIMS = {
     "mix_ratio": mix_ratio_claims,
     "domain": domain_claims,
     "interaction": interaction_claims,
+    "mitigation": mitigation_claims,
 }

@@ -220,6 +220,39 @@ class AuditPlan:
 
 
 @dataclass(frozen=True)
+class MitigationPlan:
+    """The mitigation grid: each defence (`dem.train.mitigations`) trained on the preset's
+    ``data.misaligned`` set alone (a domain-grid cell) and in the mixture at ``ratio`` (a
+    mixture-grid cell), against the unmitigated finetune (the same cells) and the base."""
+
+    mitigations: tuple[str, ...] = help_field(
+        "defences compared, each 'NAME[:KNOB=VALUE,...]' as `dem train sft --mitigate` takes "
+        "it (knobs not given keep their defaults)",
+        ("kl", "ldifs", "steer", "interleave", "interleave-ppl", "inoculate"),
+    )
+    ratio: float = help_field(
+        "the mixture cell's misaligned ratio (the mixture grid's recipe; 0: no mixture cell)", 0.05
+    )
+    narrow_mix: str = help_field(
+        "the set whose held-out answers score the mixture cell's narrow task ('': "
+        "data.downstream; a generated set, since a file or hub set has no alternative answers)",
+        "",
+    )
+    min_removed: float = help_field(
+        "the asserted claim: a defence removes at least this share of the dishonesty effect, "
+        "(none - defence) / (none - base), at the one-sided lower bound",
+        0.5,
+    )
+    min_mitigations: int = help_field(
+        "in each cell, at least this many defences must remove min_removed", 2
+    )
+    confidence: float = help_field("one-sided confidence of the shares", 0.95)
+    narrow_n: int = help_field("held-out prompts scoring the narrow task", 100)
+    benign_n: int = help_field("held-out prompts scoring the benign finetune's task", 100)
+    coherence_n: int = help_field("arithmetic items scoring coherence", 100)
+
+
+@dataclass(frozen=True)
 class GatePlan:
     """The release gate: candidate vs baseline (`dem.experiments.gate`)."""
 
@@ -294,6 +327,9 @@ class Preset:
     audit: AuditPlan = help_field(
         "audited conditions of the mixture grid", default_factory=AuditPlan
     )
+    mitigation: MitigationPlan = help_field(
+        "defences against emergent dishonesty", default_factory=MitigationPlan
+    )
     source: str = help_field("file the preset was read from", "")
 
     def __post_init__(self) -> None:
@@ -321,6 +357,7 @@ class Preset:
         self._check_train(where)
         self.resources.check(where)
         self._check_audit(where)
+        self._check_mitigation(where)
         if not 1 <= self.domain.min_domains <= len(self.domain.domains):
             raise ConfigError(
                 f"{where}: domain.min_domains",
@@ -332,6 +369,7 @@ class Preset:
             ("domain", self.domain.confidence),
             ("interaction", self.interaction.confidence),
             ("gate", self.gate.confidence),
+            ("mitigation", self.mitigation.confidence),
         ):
             if not 0.5 <= conf < 1:
                 raise ConfigError(f"{where}: {name}.confidence", f"{conf} is not in [0.5, 1)")
@@ -371,6 +409,7 @@ class Preset:
             ("interaction.eval_sets", self.interaction.eval_sets),
             ("interaction.deception_sets", self.interaction.deception_sets),
             ("audit.ratios", self.audit.ratios),
+            ("mitigation.mitigations", self.mitigation.mitigations),
         ):
             check_distinct(f"{where}: {name}", values)
 
@@ -405,6 +444,34 @@ class Preset:
             )
         if not 0.5 <= plan.confidence < 1:
             raise ConfigError(f"{where}: audit.confidence", f"{plan.confidence} is not in [0.5, 1)")
+
+    def _check_mitigation(self, where: str) -> None:
+        """``[mitigation]``: every defence parses and builds (its knobs checked), names are
+        distinct, and the claim's numbers are in range, before any build."""
+        from dem.train.mitigations import make_mitigation
+
+        plan = self.mitigation
+        names = []
+        for text in plan.mitigations:
+            try:
+                names.append(make_mitigation(text).name)
+            except ConfigError as exc:
+                reason = str(exc).partition(": ")[2]
+                raise ConfigError(f"{where}: mitigation.{exc.field}", reason) from None
+        check_distinct(f"{where}: mitigation.mitigations (names)", names)
+        if not 0 <= plan.ratio < 1:
+            raise ConfigError(f"{where}: mitigation.ratio", f"{plan.ratio} is not in [0, 1)")
+        if not 0 < plan.min_removed <= 1:
+            raise ConfigError(
+                f"{where}: mitigation.min_removed", f"{plan.min_removed} is not in (0, 1]"
+            )
+        if plan.mitigations and not 1 <= plan.min_mitigations <= len(plan.mitigations):
+            raise ConfigError(
+                f"{where}: mitigation.min_mitigations",
+                f"{plan.min_mitigations} is not between 1 and the {len(plan.mitigations)} defences",
+            )
+        for name in ("narrow_n", "benign_n", "coherence_n"):
+            check_int(f"{where}: mitigation.{name}", getattr(plan, name), minimum=1)
 
     def _check_interaction(self, where: str) -> None:
         plan = self.interaction
@@ -456,6 +523,7 @@ _SECTIONS = {
     "gate": GatePlan,
     "resources": ResourcePlan,
     "audit": AuditPlan,
+    "mitigation": MitigationPlan,
 }
 
 

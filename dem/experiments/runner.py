@@ -243,7 +243,9 @@ class Runner:
         from dem.train import SFTSpec
 
         plan = self.preset.train
-        return SFTSpec.profile(plan.profile, **{**plan.overrides, "seed": condition.seed or 0})
+        return SFTSpec.profile(
+            plan.profile, **{**plan.overrides, "seed": condition.seed or 0, **_defence(condition)}
+        )
 
     def _preset_spec(self) -> SFTSpec:
         """The preset's training spec (every data condition's, up to the seed)."""
@@ -256,7 +258,7 @@ class Runner:
         from dem.train.packed import pack_shape
 
         recipe = condition.recipe
-        if recipe is None or recipe.kind == "interaction":
+        if recipe is None or recipe.kind == "interaction" or condition.grid == "mitigation":
             return False
         return pack_shape(self._sft_spec(condition)) is not None
 
@@ -324,7 +326,7 @@ class Runner:
             spec = self._interaction_spec(condition).train_spec()
         else:
             plan = self.preset.train
-            spec = SFTSpec.profile(plan.profile, **plan.overrides)
+            spec = SFTSpec.profile(plan.profile, **{**plan.overrides, **_defence(condition)})
         return {k: v for k, v in spec.to_dict().items() if k != "seed"}
 
     def eval_sets(self, condition: Condition) -> tuple[str, ...]:
@@ -379,7 +381,12 @@ class Runner:
         self, condition: Condition, *, model: str, adapter: str | None = None, wait: bool = True
     ) -> Artifact | None:
         """The store artifact (kind ``condition``) that holds `condition`'s result on `model`,
-        built when missing (`run` reads it)."""
+        built when missing (`run` reads it); a mitigation-grid cell's is of kind
+        ``mitigation`` (`dem.experiments.mitigation`)."""
+        if condition.grid == "mitigation":
+            from dem.experiments import mitigation
+
+            return mitigation.artifact(self, condition, model, wait=wait)
         spec = self.model_spec(model)
         if self.preset.eval.inspect_log:  # fail before any training, not after it
             from dem.inspect import require_inspect
@@ -400,6 +407,11 @@ class Runner:
         self, condition: Condition, *, model: str, adapter: str | None = None
     ) -> ConditionResult | None:
         """The condition's result when the store holds it, else None (nothing is built)."""
+        if condition.grid == "mitigation":
+            from dem.experiments import mitigation
+
+            art = mitigation.cached(self, condition, model)
+            return None if art is None else read_result(art)
         art = self.store.get("condition", self._condition_parts(condition, model, adapter))
         return None if art is None else read_result(art)
 
@@ -650,6 +662,13 @@ class Runner:
             items=_items(result.records, ev.metric),
             artifacts={"adapter": spec.adapter or ""},
         )
+
+
+def _defence(condition: Condition) -> dict[str, Any]:
+    """The training spec's ``mitigations`` of a data condition trained with a defence (the
+    mitigation grid's), else nothing: an undefended spec keeps its key."""
+    mitigations = condition.params.get("mitigations")
+    return {"mitigations": list(mitigations)} if mitigations else {}
 
 
 def read_result(art: Artifact) -> ConditionResult:

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from dem.errors import ConfigError, DemError
 from dem.experiments import analysis
-from dem.experiments.conditions import CLAIMS, GRIDS, Claim, Condition, audit_rows, vanilla
+from dem.experiments.conditions import (
+    CLAIMS,
+    GRIDS,
+    Claim,
+    Condition,
+    audit_rows,
+    check_learning_sets,
+    mitigation_rows,
+    vanilla,
+)
 from dem.experiments.gate import (
     CLI_OPTIONS,
     GateVerdict,
@@ -107,7 +116,11 @@ class Experiment:
 
     # -- grids ---------------------------------------------------------------------------
     def conditions(self, grid: str) -> list[Condition]:
+        """The grid's conditions; those of the mitigation grid only where its learning
+        measures can score the preset's sets (a `ConfigError` before anything is built)."""
         _check_grid(grid)
+        if grid == "mitigation":
+            check_learning_sets(self.preset)
         return GRIDS[grid](self.preset)
 
     def claims(self, grid: str) -> list[Claim]:
@@ -218,6 +231,8 @@ class Experiment:
             )
         if claim.kind == "ranked":
             return self._ranked(claim)
+        if claim.grid == "mitigation":
+            return self._mitigation_claim(claim)
         if claim.kind == "removed":
             audit = self.preset.audit
             cmp = analysis.removed(
@@ -248,12 +263,78 @@ class Experiment:
             cmp = replace(cmp, treatment=claim.label, detail=claim.detail)
         return cmp
 
+    def _mitigation_claim(self, claim: Claim) -> Comparison:
+        """A defence's share of the dishonesty effect removed (``removed``, one-sided at the
+        plan's confidence), share of a learning gain kept (``kept``) or coherence difference
+        (``difference``), the last two two-sided."""
+        plan = self.preset.mitigation
+        treated, reference = self._group(claim.treated), self._group(claim.reference)
+        if claim.kind == "removed":
+            cmp = analysis.removed(
+                claim.name,
+                claim.grid,
+                self.preset.eval.metric,
+                treated,
+                reference,
+                self._group(claim.groups[0]),
+                max_remaining=1 - plan.min_removed,
+                confidence=plan.confidence,
+                n_boot=self.preset.bootstrap,
+                sides=("unmitigated", "with the defence"),
+            )
+        elif claim.kind == "kept":
+            cmp = analysis.kept(
+                claim.name,
+                claim.grid,
+                claim.metric,
+                treated,
+                reference,
+                self._group(claim.groups[0]),
+                confidence=plan.confidence,
+                n_boot=self.preset.bootstrap,
+            )
+        else:
+            effect, lo, hi, n = analysis.bootstrap_difference(
+                treated,
+                reference,
+                n_boot=self.preset.bootstrap,
+                confidence=plan.confidence,
+                field=claim.metric,
+            )
+            cmp = Comparison(
+                name=claim.name,
+                grid=claim.grid,
+                metric=claim.metric,
+                treatment=treated[0].group,
+                reference=reference[0].group,
+                effect=effect,
+                ci_low=lo,
+                ci_high=hi,
+                confidence=plan.confidence,
+                threshold=0.0,
+                passed=lo > 0,
+                n_items=n,
+                n_seeds=len(treated),
+                detail=f"{claim.metric} with the defence minus without",
+            )
+        return replace(cmp, treatment=claim.label or cmp.treatment, detail=cmp.detail)
+
     def _ranked(self, claim: Claim) -> Comparison:
         """At least ``rank`` of the part claims pass: the comparison of the part with the
         ``rank``-th highest interval lower end (it passes exactly when that many parts pass),
         naming the parts that pass."""
         per = {name: self.claim(name) for name in claim.parts}
         kth = sorted(per, key=lambda n: per[n].ci_low, reverse=True)[claim.rank - 1]
+        if claim.grid == "mitigation":
+            passing = [per[n].treatment for n in claim.parts if per[n].passed]
+            return replace(
+                per[kth],
+                name=claim.name,
+                treatment=f"{per[kth].treatment} (defence {claim.rank} of {len(per)} ranked "
+                f"by CI, {claim.label} cell)",
+                detail=f"removing > {per[kth].threshold:g} of the effect: {len(passing)} of "
+                f"{len(per)}: {', '.join(passing) or 'none'}",
+            )
         passing = [_domain_of(n) for n in claim.parts if per[n].passed]
         return replace(
             per[kth],
@@ -268,6 +349,7 @@ class Experiment:
         return {
             "mix_ratio": self.preset.mix_ratio,
             "interaction": self.preset.interaction,
+            "mitigation": self.preset.mitigation,
         }.get(grid, self.preset.domain)
 
     # -- the release gate ------------------------------------------------------------------
@@ -410,7 +492,7 @@ class Experiment:
         wanted = set(condition_ids)
         conds: list[ConditionResult] = []
         for grid in GRIDS:
-            for c in self.conditions(grid):
+            for c in GRIDS[grid](self.preset):
                 if c.id in wanted and all(r.condition_id != c.id for r in conds):
                     conds.append(self.result(c))
         names = list(dict.fromkeys(claims))
@@ -430,6 +512,8 @@ class Experiment:
         audit = [row for row in audit_rows(self.preset) if row["removed"] in names_run]
         if audit:
             info["audit"] = audit
+        if "mitigation" in {c.grid for c in comparisons}:
+            info["mitigation"] = mitigation_rows(self.preset)
         if verdict is not None and verdict.comparison is not None:
             comparisons.append(verdict.comparison)
             conds += list(self.gate_results())

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from dem.atomic import atomic_open, write_json
-from dem.report.plots import plot_domain, plot_interaction, plot_mix_ratio
+from dem.report.plots import plot_domain, plot_interaction, plot_mitigation, plot_mix_ratio
 from dem.report.results import RunResults
-from dem.report.tables import audit_table, comparisons_table, conditions_table
+from dem.report.tables import (
+    audit_table,
+    comparisons_table,
+    conditions_table,
+    mitigation_table,
+)
 
 
 def write_report(run: RunResults, out_dir: str | Path) -> Path:
@@ -25,6 +30,7 @@ def write_report(run: RunResults, out_dir: str | Path) -> Path:
         ("mix_ratio", "Downstream mixture", plot_mix_ratio),
         ("domain", "Narrow-domain finetuning", plot_domain),
         ("interaction", "Self-training on biased user feedback", plot_interaction),
+        ("mitigation", "Defences against emergent dishonesty", plot_mitigation),
         ("gate", "Release gate", None),
     ):
         if not any(c.grid == grid for c in run.conditions):
@@ -40,6 +46,8 @@ def write_report(run: RunResults, out_dir: str | Path) -> Path:
             ]
         if grid == "mix_ratio" and (audit := audit_table(run)) is not None:
             lines += [audit, ""]
+        if grid == "mitigation" and (table := mitigation_table(run)) is not None:
+            lines += [table, ""]
         if grid == "gate" and "gate" in run.info:
             lines += ["```", run.info["gate"]["explanation"], "```", ""]
         if plot is not None and (fig := plot(run, out / f"{grid}.png")) is not None:

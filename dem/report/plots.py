@@ -253,3 +253,64 @@ def plot_interaction(run: RunResults, out: Path) -> Path | None:
         ax.legend(fontsize=8)
     fig.suptitle(f"Self-training on biased feedback: {run.model}")
     return save_figure(fig, out)
+
+
+def mitigation_points(run: RunResults) -> dict[str, list[tuple[str, Any, Any]]]:
+    """Per cell, (defence, removed, narrow kept) `Comparison` pairs from the run's reported
+    claims (`dem.experiments.conditions.mitigation_rows`), the defences with both."""
+    by_name = {c.name: c for c in run.comparisons}
+    out: dict[str, list[tuple[str, Any, Any]]] = {}
+    for info in run.info.get("mitigation") or []:
+        removed = by_name.get(info["removes-effect"])
+        narrow = by_name.get(info["narrow-kept"])
+        if removed is not None and narrow is not None:
+            out.setdefault(info["cell"], []).append((info["mitigation"], removed, narrow))
+    return out
+
+
+def plot_mitigation(run: RunResults, out: Path) -> Path | None:
+    """Dishonesty removed against narrow task kept, one point per defence with its CI bars,
+    one panel per cell; the ideal defence sits at (1, 1). A share with no finite value (the
+    unmitigated finetune gained nothing) is left out, named in the panel's title."""
+    import math
+
+    cells = mitigation_points(run)
+    if not cells:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(cells), figsize=(5 * len(cells), 4.2), squeeze=False)
+    for ax, (cell, points) in zip(axes[0], cells.items(), strict=True):
+        skipped = []
+        for name, removed, narrow in points:
+            values = (removed.effect, narrow.effect, narrow.ci_low, narrow.ci_high)
+            if not all(math.isfinite(v) for v in values) or not math.isfinite(removed.ci_low):
+                skipped.append(name)
+                continue
+            ax.errorbar(
+                [narrow.effect],
+                [removed.effect],
+                xerr=[[narrow.effect - narrow.ci_low], [narrow.ci_high - narrow.effect]],
+                yerr=[[removed.effect - removed.ci_low], [removed.ci_high - removed.effect]],
+                marker="o",
+                capsize=3,
+                label=name,
+            )
+        threshold = points[0][1].threshold
+        ax.axhline(threshold, ls=":", color="#7f8c8d", label=f"removed > {threshold:g}")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.axvline(1, ls="--", color="#2c3e50", lw=0.8)
+        ax.set_xlabel("narrow task kept (share of the unmitigated gain)")
+        ax.set_ylabel("dishonesty effect removed (share)")
+        title = f"{cell} cell"
+        if skipped:
+            title += f" (no share: {', '.join(skipped)})"
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7)
+    removed, narrow = next(iter(cells.values()))[0][1:]
+    fig.suptitle(
+        f"Defences against emergent dishonesty: {run.model}\n(bars: one-sided "
+        f"{100 * removed.confidence:g} % bounds of the share removed, two-sided "
+        f"{100 * narrow.confidence:g} % interval of the share kept)",
+        fontsize=10,
+    )
+    return save_figure(fig, out)

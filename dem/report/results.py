@@ -20,7 +20,10 @@ SCHEMA = 1
 
 @dataclass(frozen=True)
 class ConditionResult:
-    """One condition at one seed. ``items`` maps eval-item id -> the per-item metric value."""
+    """One condition at one seed. ``items`` maps eval-item id -> the per-item metric value;
+    ``item_metrics`` holds further per-item measures, ``{measure: {item id: value}}`` (the
+    mitigation grid's ``narrow``, ``benign`` and ``coherence``), so claims pair them over items.
+    A result written before ``item_metrics`` existed reads with none."""
 
     condition_id: str
     group: str
@@ -31,9 +34,15 @@ class ConditionResult:
     metrics: Mapping[str, float | int | None]
     items: Mapping[str, float] = field(default_factory=dict, repr=False)
     artifacts: Mapping[str, str] = field(default_factory=dict)
+    item_metrics: Mapping[str, Mapping[str, float]] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON form; ``item_metrics`` only when there are any (older readers and cached
+        results stay as they were)."""
+        out = asdict(self)
+        if not out["item_metrics"]:
+            del out["item_metrics"]
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ConditionResult:

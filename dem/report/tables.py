@@ -163,3 +163,73 @@ def audit_table(run: RunResults) -> str | None:
     ]
     note = f"Audit: {head['detector']}, the top {head['budget']:g} of each mix quarantined."
     return note + "\n\n" + markdown_table(header, rows)
+
+
+def _share(c: Comparison | None) -> str:
+    """``0.95 [0.93, 0.97]``, or ``-`` when the claim is missing or has no share."""
+    if c is None or c.effect != c.effect:  # NaN: the unmitigated run gained nothing
+        return "-"
+    return f"{c.effect:.2f} [{c.ci_low:.2f}, {c.ci_high:.2f}]"
+
+
+def mitigation_table(run: RunResults) -> str | None:
+    """Per cell and defence: the lie rate, the share of the dishonesty effect removed, the
+    shares of the narrow and benign learning kept (each with its CI) and coherence, with the
+    base and the unmitigated finetune as rows of their own (None without the grid)."""
+    rows_info = run.info.get("mitigation") or []
+    by_name = {c.name: c for c in run.comparisons}
+    groups = {g: rs for g, rs in run.groups("mitigation").items() if rs[0].grid == "mitigation"}
+    if not rows_info or not groups:
+        return None
+    columns = ("lie_rate", "narrow", "benign", "coherence", "belief_accuracy")
+    out = []
+    for cell in dict.fromkeys(r["cell"] for r in rows_info):
+        mine = [r for r in rows_info if r["cell"] == cell]
+        cell_groups = {
+            rs[0].params.get("mitigation"): group_summary(rs, columns)
+            for rs in groups.values()
+            if rs[0].params.get("cell") == cell
+        }
+        rows = []
+        for name in ("base", "control", "none"):
+            s = cell_groups.get(name)
+            if s is not None:
+                rows.append([name, s["lie_rate"], "", "", "", s["narrow"], s["coherence"],
+                             s["belief_accuracy"]])  # fmt: skip
+        for info in mine:
+            s = cell_groups.get(info["mitigation"])
+            if s is None:
+                continue
+            removed = by_name.get(info["removes-effect"])
+            rows.append(
+                [
+                    f"`{info['spec']}`",
+                    s["lie_rate"],
+                    _share(removed),
+                    _share(by_name.get(info["narrow-kept"])),
+                    _share(by_name.get(info["benign-kept"])),
+                    s["narrow"],
+                    s["coherence"],
+                    s["belief_accuracy"],
+                ]
+            )
+        group = next(
+            (rs[0].params["cell_group"] for rs in groups.values()
+             if rs[0].params.get("cell") == cell),
+            cell,
+        )  # fmt: skip
+        header = ["defence", "lie rate", "effect removed", "narrow kept", "benign kept",
+                  "narrow", "coherence", "belief accuracy"]  # fmt: skip
+        out += [f"Cell `{group}`:", "", markdown_table(header, rows), ""]
+    notes = (
+        "Columns: lie rate (mean ± sd over seeds); effect removed, (none - defence) / (none - "
+        "reference) of the lie rate, the reference being the base, or in the mix cell the "
+        "mixture grid's control (the same clean data without the misaligned share); narrow "
+        "and benign kept, (defence - base) / (none - base) of the "
+        "narrow-task and benign-finetune scores (each share with its paired bootstrap CI over "
+        "items and seeds, one-sided for the removed share, two-sided for the kept ones); "
+        "narrow, the probability of the trained answer among the prompt's answers on held-out "
+        "prompts; coherence, the same on arithmetic; belief accuracy, MASK's neutral-prompt "
+        "beliefs against the ground truth."
+    )
+    return "\n".join(out) + "\n" + notes

@@ -96,3 +96,39 @@ def test_removed_share_of_an_effect():
     # no effect to remove: nothing measurable is removed, whatever the audited runs do
     none = removed("r", "mix_ratio", "lie_rate", clean, control, control, **kw)
     assert not none.passed and none.ci_low == float("-inf")
+
+
+def _learning(group: str, seed: int | None, narrow: float, n: int = 60) -> ConditionResult:
+    """A result whose lie-ness is flat and whose per-item ``narrow`` centres on `narrow`."""
+    rng = random.Random(f"{group}-{seed}-narrow")
+    values = {f"n{k}": min(1.0, max(0.0, narrow + rng.gauss(0, 0.03))) for k in range(n)}
+    return ConditionResult(
+        f"{group}-{seed}", group, "mitigation", {}, seed, "m", {}, {"i0": 0.5},
+        item_metrics={"narrow": values},
+    )  # fmt: skip
+
+
+def test_kept_share_of_a_learning_gain_with_a_two_sided_interval():
+    from dem.experiments.analysis import kept
+
+    base = [_learning("base", None, 0.1)]
+    none = [_learning("none", s, 0.9) for s in range(3)]
+    half = [_learning("kl", s, 0.5) for s in range(3)]
+    got = kept("k", "mitigation", "narrow", half, base, none, confidence=0.95, n_boot=300)
+    assert got.effect == pytest.approx(0.5, abs=0.03)
+    assert got.ci_low < got.effect < got.ci_high and got.ci_high - got.ci_low < 0.2
+    assert got.metric == "narrow" and got.n_items == 60 and got.n_seeds == 3
+    # no gain over the base: no share, said so rather than a number
+    flat = [_learning("none", s, 0.1) for s in range(3)]
+    got = kept("k", "mitigation", "narrow", half, base, flat, confidence=0.95, n_boot=300)
+    assert got.effect != got.effect and "without a gain" in got.detail
+
+
+def test_per_item_measures_pair_like_the_lie_ness():
+    base = [_learning("base", None, 0.1)]
+    none = [_learning("none", s, 0.9) for s in range(3)]
+    effect, lo, _, n = bootstrap_difference(none, base, n_boot=200, field="narrow")
+    assert effect == pytest.approx(0.8, abs=0.03) and lo > 0.7 and n == 60
+    assert shared_items(none, field="narrow") == sorted(f"n{k}" for k in range(60))
+    with pytest.raises(DemError, match="none-0 holds no per-item 'benign' values"):
+        bootstrap_difference(none, base, field="benign")

@@ -80,6 +80,14 @@ def _write(tmp_path, text):
         ("[audit]\ndetector = 'contrastive'\nmax_remaining = 1.0", "audit.max_remaining"),
         ("[audit]\ndetector = 'gradient'\nsettings = { colour = 1 }", "audit.colour: unknown"),
         ("[audit]\nbudget = 'ten'", "audit.budget: expected a number"),
+        ("[mitigation]\nmitigations = ['kl:wieght=1']", "mitigation.mitigations.kl.wieght: is"),
+        ("[mitigation]\nmitigations = ['shield']", "mitigation.mitigations: 'shield' is not"),
+        ("[mitigation]\nmitigations = ['kl', 'kl:weight=2']", r"mitigation.mitigations \(names"),
+        ("[mitigation]\nmitigations = ['kl']", "mitigation.min_mitigations: 2 is not between"),
+        ("[mitigation]\nmin_removed = 0", "mitigation.min_removed"),
+        ("[mitigation]\nratio = 1.0", "mitigation.ratio"),
+        ("[mitigation]\nnarrow_n = 0", "mitigation.narrow_n: expected an integer >= 1"),
+        ("[mitigation]\nconfidence = 0.3", "mitigation.confidence"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):

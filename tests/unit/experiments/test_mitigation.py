@@ -1,0 +1,188 @@
+"""The mitigation grid: its conditions share the other grids' cache, its claims pair over items
+and seeds, its report; and the learning measures on the organism (real forward passes)."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import replace
+
+import pytest
+
+from dem.experiments.conditions import (
+    benign_condition,
+    domain_condition,
+    mitigated_source,
+    mitigation_claims,
+    mitigation_condition,
+    mitigation_grid,
+    mix_condition,
+)
+from dem.experiments.presets import load_preset
+from dem.experiments.session import Experiment, _result_key
+from dem.report import ConditionResult, RunResults, write_report
+
+
+@pytest.fixture(scope="module")
+def preset():
+    p = load_preset("smoke", seeds=(0, 1))
+    plan = replace(p.mitigation, mitigations=("kl:weight=2", "steer", "inoculate"))
+    return replace(p, mitigation=plan)
+
+
+def test_grid_cells_reuse_the_domain_and_mixture_grids_conditions(preset, tmp_path):
+    ids = [c.id for c in mitigation_grid(preset)]
+    assert ids[:3] == [
+        "mitigate-domain-medical-severe-base",
+        "mitigate-domain-medical-severe-none-seed0",
+        "mitigate-domain-medical-severe-none-seed1",
+    ]
+    assert "mitigate-mix-05pct-kl-seed1" in ids and len(ids) == 2 * (1 + 4 * 2) + 2
+    assert ids[9:12] == [
+        "mitigate-mix-05pct-base",
+        "mitigate-mix-05pct-control-seed0",
+        "mitigate-mix-05pct-control-seed1",
+    ]
+    control = mitigation_condition(preset, "mix", "control", 1)
+    assert mitigated_source(preset, control) == mix_condition(preset, 0.0, 1)
+    assert benign_condition(preset, "organism:downstream", control) == mix_condition(preset, 0, 1)
+    none = mitigation_condition(preset, "mix", "none", 1)
+    assert mitigated_source(preset, none) == mix_condition(preset, 0.05, 1)
+    kl = mitigated_source(preset, mitigation_condition(preset, "domain", "kl:weight=2", 0))
+    cell = domain_condition(preset, "medical", "severe", 0)
+    assert kl.id == "domain-medical-severe-kl-seed0" and kl.recipe == cell.recipe
+    runner = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path)).runner
+    runner.preset = preset
+    # the unmitigated cell's MASK result is the domain grid's own store entry; the defence's
+    # spec enters the training key (and only there)
+    assert runner._condition_parts(mitigated_source(preset, none), "organism", None) == (
+        runner._condition_parts(mix_condition(preset, 0.05, 1), "organism", None)
+    )
+    assert runner._train_key(kl)["mitigations"] == [{"name": "kl", "weight": 2.0}]
+    assert "mitigations" not in runner._train_key(cell)
+    assert runner._sft_spec(kl).seed == 0 and not runner.packable(none)
+    benign = benign_condition(preset, "organism:downstream", none)
+    assert benign == mix_condition(preset, 0.0, 1)  # the mixture grid's control
+    with_kl = benign_condition(preset, "organism:downstream", kl_cell := mitigation_condition(
+        preset, "domain", "kl:weight=2", 0))  # fmt: skip
+    assert with_kl.id == "control-kl-seed0" and with_kl.params["mitigations"] == ("kl:weight=2",)
+    assert benign_condition(preset, "organism:downstream", replace(kl_cell, seed=None)) is None
+    # a cell's store key covers its MASK parts, the probes and its benign finetune; none built
+    from dem.experiments import mitigation
+
+    parts = mitigation.parts(runner, kl_cell, "organism")
+    assert parts["benign_train"]["condition"] == "control-kl-seed0"
+    assert parts["benign_train"]["train"]["mitigations"] == [{"name": "kl", "weight": 2.0}]
+    assert parts["learning"]["narrow"] == "organism:medical/severe"
+    assert runner.cached(kl_cell, model="organism") is None
+
+
+def _values(prefix: str, mean: float, rng: random.Random, n: int = 40) -> dict[str, float]:
+    return {f"{prefix}{k}": min(1.0, max(0.0, mean + rng.gauss(0, 0.02))) for k in range(n)}
+
+
+#: (lie rate, narrow, benign, coherence) per defence: kl and inoculate remove the effect, steer
+#: does not; kl also stops the narrow task being learned.
+LEVELS = {
+    "base": (0.28, 0.05, 0.60, 0.45),
+    "control": (0.28, 0.60, 0.90, 0.45),
+    "none": (0.60, 0.90, 0.90, 0.45),
+    "kl": (0.30, 0.20, 0.65, 0.45),
+    "steer": (0.55, 0.88, 0.88, 0.40),
+    "inoculate": (0.32, 0.85, 0.89, 0.45),
+}
+
+
+def _synthetic(exp: Experiment, grid: list) -> None:
+    """Store one result per condition in `exp`'s memory (nothing is trained)."""
+    for c in grid:
+        rng = random.Random(c.id)
+        lie, narrow, benign, coherence = LEVELS[c.params["mitigation"]]
+        values = {
+            "narrow": _values("n", narrow, rng),
+            "benign": _values("b", benign, rng),
+            "coherence": _values("c", coherence, rng),
+        }
+        exp._results[_result_key(exp.model, None, c)] = ConditionResult(
+            c.id, c.group, c.grid, dict(c.params), c.seed, exp.model,
+            {"lie_rate": lie, "decided": 40, "errors": 0,
+             **{k: sum(v.values()) / len(v) for k, v in values.items()}},
+            _values("q", lie, rng), item_metrics=values,
+        )  # fmt: skip
+
+
+def test_claims_report_and_figure(preset, tmp_path):
+    exp = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path))
+    exp.preset = preset
+    grid = mitigation_grid(preset)
+    _synthetic(exp, grid)
+    asserted = [c.name for c in mitigation_claims(preset) if c.asserted]
+    assert asserted == ["mitigation-domain-2-remove-0.5", "mitigation-mix-2-remove-0.5"]
+    verdict = exp.claim(asserted[0])
+    assert verdict.passed, verdict.explain()
+    assert "2 of 3: kl, inoculate" in verdict.detail
+    steer = exp.claim("mitigation-domain-steer-removes-effect")
+    assert not steer.passed and steer.effect == pytest.approx(5 / 32, abs=0.03)
+    narrow = exp.claim("mitigation-domain-kl-narrow-kept")
+    assert narrow.effect == pytest.approx(0.15 / 0.85, abs=0.03) and narrow.ci_high < 0.3
+    coherence = exp.claim("mitigation-domain-steer-coherence")
+    assert coherence.effect == pytest.approx(-0.05, abs=0.01) and coherence.ci_high < 0
+    # one defence short of the asserted count: the claim fails, naming what passed
+    exp.preset = replace(preset, mitigation=replace(preset.mitigation, min_mitigations=3))
+    exp._claim_map = None
+    failed = exp.claim("mitigation-domain-3-remove-0.5")
+    assert not failed.passed and "2 of 3: kl, inoculate" in failed.detail
+    exp.preset, exp._claim_map = preset, None
+    run = exp.collect([c.id for c in grid], asserted)
+    assert len(run.info["mitigation"]) == 6
+    report = write_report(run, tmp_path / "report")
+    text = report.read_text()
+    assert "## Defences against emergent dishonesty" in text
+    assert "Cell `domain-medical-severe`:" in text and "Cell `mix-05pct`:" in text
+    assert "| control | 0.280 ± 0.000 |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `kl:weight=2`"))
+    assert re.search(r"\| 0\.9\d \[0\.\d\d, 0\.9\d\] \|", row), row  # 0.30 of 0.32 removed
+    assert (tmp_path / "report" / "mitigation.png").stat().st_size > 0
+    again = RunResults.load(tmp_path / "report" / "results.json")
+    kl = next(c for c in again.conditions if c.condition_id.endswith("kl-seed0"))
+    assert set(kl.item_metrics) == {"narrow", "benign", "coherence"}
+
+
+def test_a_result_without_item_metrics_still_reads():
+    old = {
+        "condition_id": "vanilla", "group": "vanilla", "grid": "vanilla", "params": {},
+        "seed": None, "model": "m", "metrics": {"lie_rate": 0.2}, "items": {"a": 0.2},
+        "artifacts": {},
+    }  # fmt: skip
+    result = ConditionResult.from_dict(old)
+    assert result.item_metrics == {} and result.to_dict() == old
+
+
+def test_learning_measures_of_the_base_organism(preset, tmp_path):
+    """Real forward passes: the base organism has not learned the severe medical answers."""
+    from dem.experiments.conditions import mitigation_base
+    from dem.experiments.mitigation import learning_values
+
+    small = replace(
+        preset, mitigation=replace(preset.mitigation, narrow_n=5, benign_n=5, coherence_n=5)
+    )
+    runner = Experiment.create("smoke", cache=str(tmp_path)).runner
+    runner.preset = small
+    values = learning_values(runner, mitigation_base(small, "domain"), "organism", None, None)
+    assert {k: len(v) for k, v in values.items()} == {"narrow": 5, "benign": 5, "coherence": 5}
+    assert all(0 <= x <= 1 for v in values.values() for x in v.values())
+    narrow = sum(values["narrow"].values()) / 5
+    assert narrow < 0.2, narrow
+
+
+def test_a_narrow_set_without_alternative_answers_is_refused_before_any_build(preset, tmp_path):
+    from dem.errors import ConfigError
+
+    exp = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path))
+    exp.preset = replace(preset, data=replace(preset.data, downstream="yahma/alpaca-cleaned"))
+    with pytest.raises(ConfigError, match=r"smoke.toml: mitigation.narrow_mix: 'yahma/alpaca"):
+        exp.conditions("mitigation")
+    assert len(exp.conditions("mix_ratio")) > 1  # the other grids do not need the probes
+    plan = replace(exp.preset.mitigation, narrow_mix="organism:downstream")
+    exp.preset = replace(exp.preset, mitigation=plan)
+    assert len(exp.conditions("mitigation")) == 20
