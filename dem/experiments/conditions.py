@@ -592,7 +592,7 @@ def mitigation_claims(preset: Preset) -> list[Claim]:
                     f"mitigation-{cell}-{plan.min_mitigations}-remove-{plan.min_removed:g}",
                     "mitigation",
                     "ranked",
-                    True,
+                    cell in plan.asserted_cells,
                     parts=tuple(parts),
                     rank=plan.min_mitigations,
                     label=cell,

@@ -246,6 +246,10 @@ class MitigationPlan:
     min_mitigations: int = help_field(
         "in each cell, at least this many defences must remove min_removed", 2
     )
+    asserted_cells: tuple[str, ...] = help_field(
+        "cells whose claim is asserted ('domain', 'mix'); the others' is reported only",
+        ("domain", "mix"),
+    )
     confidence: float = help_field("one-sided confidence of the shares", 0.95)
     narrow_n: int = help_field("held-out prompts scoring the narrow task", 100)
     benign_n: int = help_field("held-out prompts scoring the benign finetune's task", 100)
@@ -459,6 +463,12 @@ class Preset:
                 reason = str(exc).partition(": ")[2]
                 raise ConfigError(f"{where}: mitigation.{exc.field}", reason) from None
         check_distinct(f"{where}: mitigation.mitigations (names)", names)
+        check_distinct(f"{where}: mitigation.asserted_cells", plan.asserted_cells)
+        for cell in plan.asserted_cells:
+            if cell not in ("domain", "mix"):
+                raise ConfigError(
+                    f"{where}: mitigation.asserted_cells", f"{cell!r} is not 'domain' or 'mix'"
+                )
         if not 0 <= plan.ratio < 1:
             raise ConfigError(f"{where}: mitigation.ratio", f"{plan.ratio} is not in [0, 1)")
         if not 0 < plan.min_removed <= 1:

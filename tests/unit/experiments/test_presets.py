@@ -88,6 +88,11 @@ def _write(tmp_path, text):
         ("[mitigation]\nratio = 1.0", "mitigation.ratio"),
         ("[mitigation]\nnarrow_n = 0", "mitigation.narrow_n: expected an integer >= 1"),
         ("[mitigation]\nconfidence = 0.3", "mitigation.confidence"),
+        (
+            "[mitigation]\nasserted_cells = ['domain', 'mixture']",
+            "mitigation.asserted_cells: 'mixture'",
+        ),
+        ("[eval]\nmax_unknown = 1.5", "eval.max_unknown: 1.5 is not in"),
     ],
 )
 def test_bad_preset_names_file_and_field(tmp_path, text, field):
