@@ -108,9 +108,60 @@ def test_verdicts_and_logprobs_equal_the_transformers_backend(grids):
     assert len({tuple(round(x, 3) for x in lp) for lp in lps}) > len(lps) // 4
 
 
-def test_claims_equal_the_transformers_backend(grids):
-    def claims(run: dict[str, Any]) -> list[tuple[str, bool]]:
-        return [(c["name"], c["passed"]) for c in run["results"]["comparisons"]]
+def _claims(run: dict[str, Any]) -> list[tuple[str, bool]]:
+    return [(c["name"], c["passed"]) for c in run["results"]["comparisons"]]
 
-    assert claims(grids["vllm"]) == claims(grids["transformers"])
-    assert claims(grids["vllm"])
+
+def test_claims_equal_the_transformers_backend(grids):
+    assert _claims(grids["vllm"]) == _claims(grids["transformers"])
+    assert _claims(grids["vllm"])
+
+
+@pytest.mark.slow  # a Ray cluster and an engine in its worker (about 1-2 minutes here)
+def test_the_grid_on_ray_uses_one_engine_per_worker(grids, tmp_path):
+    """``--executor ray`` on a one-CPU cluster: every condition evaluated in one reused worker
+    process (so one engine there, vLLM's cache being per process), with the transformers
+    backend's figures and claims."""
+    import logging
+    import shutil
+
+    import ray
+
+    from dem.cli import main
+    from dem.store import ArtifactStore
+
+    cache = tmp_path / "cache"
+    shutil.copytree(grids["cache"], cache)
+    store = ArtifactStore(cache)
+    for art in store.ls():  # keep the adapters, evaluate every condition again
+        if art.kind == "condition" and art.meta["parts"]["eval"]["backend"] == "vllm":
+            store.rm(art.key)
+    preset = tmp_path / "tiny.toml"
+    preset.write_text(PRESET)
+    ray.init(num_cpus=1, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+
+        @ray.remote(num_cpus=1)
+        def engines() -> tuple[int, int, list[int]]:
+            import os
+
+            from dem.models.backends import vllm_backend
+
+            return os.getpid(), vllm_backend.engine_starts(), vllm_backend.engine_adapters()
+
+        argv = ["grid", "mix_ratio", "--preset", str(preset), "--backend", "vllm"]
+        argv += ["--executor", "ray", "--cache", str(cache), "--report", str(tmp_path / "ray")]
+        assert main(argv) == 0
+        worker = ray.get(engines.remote())
+    finally:
+        ray.shutdown()
+    tasks = json.loads((tmp_path / "ray" / "tasks.json").read_text())["tasks"]
+    assert len(tasks) == 4 and not any(t["reused"] for t in tasks)
+    assert len({t["pid"] for t in tasks}) == 1
+    assert worker == (tasks[0]["pid"], 1, [3])
+    run = {"results": json.loads((tmp_path / "ray" / "results.json").read_text())}
+    want, got = _conditions(grids["transformers"]), _conditions(run)
+    for cid, w in want.items():
+        for name, value in w["metrics"].items():
+            assert got[cid]["metrics"][name] == pytest.approx(value, abs=TOL), (cid, name)
+    assert _claims(run) == _claims(grids["transformers"])
