@@ -117,7 +117,7 @@ def test_claims_equal_the_transformers_backend(grids):
     assert _claims(grids["vllm"])
 
 
-@pytest.mark.slow  # a Ray cluster and an engine in its worker (about 1-2 minutes here)
+@pytest.mark.slow  # a Ray cluster and an engine in its worker (about 40 s here)
 def test_the_grid_on_ray_uses_one_engine_per_worker(grids, tmp_path):
     """``--executor ray`` on a one-CPU cluster: every condition evaluated in one reused worker
     process (so one engine there, vLLM's cache being per process), with the transformers
