@@ -12,9 +12,13 @@ vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
   GPU, as there; the model folder's own sampling defaults are ignored.
 - Greedy generation (``temperature == 0``) runs one sequence and repeats it ``n`` times (vLLM
   refuses ``n > 1`` when greedy); sampling draws ``n`` sequences.
-- Scoring sums the ``prompt_logprobs`` of the candidate's tokens, end-of-turn included. With LoRA
-  enabled, vLLM's LoRA logits path breaks on a batch of two or more prompt-logprob requests
-  (vllm-project/vllm #16668): each scoring request is sent alone (``score_batch=1``).
+- Scoring sums the ``prompt_logprobs`` of the candidate's tokens, end-of-turn included. vLLM's
+  LoRA logits path (an adapter on ``lm_head``) breaks on a batch of two or more prompt-logprob
+  requests (vllm-project/vllm #16668), so the engine puts LoRA only on the modules dem trains
+  (``lora_target_modules``, default `dem.train.specs.PAPER_TARGETS`): ``lm_head`` is never
+  wrapped and scoring requests go in one batch. An adapter with weights on another module is
+  refused before the engine starts (vLLM would drop them silently); with
+  ``lora_target_modules=None`` (every module vLLM supports) each request is sent alone.
 - No call ever mixes base and adapter rows: each call carries one adapter or none, and vLLM's
   offline engine finishes a call before the next starts, so dem is never exposed to the wrong
   adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
@@ -39,6 +43,7 @@ from dem.errors import DemError
 from dem.models.backends._chat_tokens import ChatTokens
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
+from dem.train.specs import PAPER_TARGETS
 from dem.verbosity import info
 
 
@@ -110,12 +115,14 @@ class VLLMBackend(ChatTokens):
         max_loras: int = 4,
         gpu_memory_utilization: float = 0.85,
         max_model_len: int | None = None,
-        score_batch: int = 1,
+        lora_target_modules: Sequence[str] | None = PAPER_TARGETS,
+        score_batch: int | None = None,
         progress: bool = False,
         **engine_options: Any,
     ) -> None:
-        if score_batch < 1:
+        if score_batch is not None and score_batch < 1:
             raise DemError("score_batch must be at least 1")
+        targets = None if lora_target_modules is None else tuple(sorted(set(lora_target_modules)))
         # Everything that can be refused is checked before the engine starts.
         if spec.adapter:  # vLLM drops an adapter it cannot apply silently: check it first
             from dem.models.adapters import check_adapter_folder, check_adapter_weights
@@ -126,12 +133,24 @@ class VLLMBackend(ChatTokens):
                 raise DemError(
                     f"{spec.adapter}: LoRA rank {rank} is above max_lora_rank={max_lora_rank}"
                 )
+            if targets is not None:
+                outside = sorted(set(adapter_modules(spec.adapter)) - set(targets))
+                if outside:
+                    raise DemError(
+                        f"{spec.adapter}: LoRA on {', '.join(outside)}, outside the engine's "
+                        f"lora_target_modules ({', '.join(targets)}); pass "
+                        "lora_target_modules=None to serve every module (scoring then goes "
+                        "one request at a time, vllm-project/vllm #16668)"
+                    )
         vllm = import_vllm()
         from dem.models.loading import load_tokenizer
         from dem.models.vllm_export import export_adapter, export_model, needs_export
 
         self.spec = spec
         self.progress = progress
+        # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call
+        if score_batch is None:
+            score_batch = 1 if targets is None or "lm_head" in targets else 1 << 30
         self.score_batch = score_batch
         self._vllm = vllm
         self.tokenizer = load_tokenizer(spec)
@@ -155,7 +174,7 @@ class VLLMBackend(ChatTokens):
         dtype = resolve_vllm_dtype(spec.dtype)
         if not _on_gpu():
             engine_options = {**CPU_ENGINE_OPTIONS, **engine_options}
-        key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len)
+        key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len, targets)
         key += tuple(sorted((k, repr(v)) for k, v in engine_options.items()))
         if key not in _ENGINES:  # one engine per base model, shared by every adapter
             global _STARTS
@@ -168,6 +187,7 @@ class VLLMBackend(ChatTokens):
                 enable_lora=True,
                 max_lora_rank=max_lora_rank,
                 max_loras=max_loras,
+                lora_target_modules=None if targets is None else list(targets),
                 gpu_memory_utilization=gpu_memory_utilization,
                 max_model_len=max_model_len,
                 generation_config="vllm",  # the folder's sampling defaults never apply
@@ -224,7 +244,8 @@ class VLLMBackend(ChatTokens):
 
     def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
         """`score` for many conversations: every candidate one ``prompt_logprobs`` request, sent
-        in calls of ``score_batch`` requests (1 by default: vllm-project/vllm #16668)."""
+        in calls of ``score_batch`` requests (all in one call unless ``lm_head`` may carry LoRA,
+        then one at a time: vllm-project/vllm #16668)."""
         flat: list[tuple[int, list[int], int]] = []  # (owner, ids, reply start)
         for owner, (conversation, candidates) in enumerate(requests):
             if not candidates:
@@ -281,6 +302,18 @@ def close_engines() -> int:
         gc.collect()
         cleanup_dist_env_and_memory()
     return closed
+
+
+def adapter_modules(folder: str | Path) -> list[str]:
+    """The module names (last part, e.g. ``q_proj``) an adapter's LoRA weights are on."""
+    from safetensors import safe_open
+
+    from dem.models.adapters import ADAPTER_WEIGHTS
+
+    with safe_open(str(Path(folder) / ADAPTER_WEIGHTS), framework="pt") as fh:
+        keys = list(fh.keys())
+    names = {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys if ".lora_" in k}
+    return sorted(names)
 
 
 def _stop_ids(spec: ModelSpec, tokenizer: Any) -> list[int]:
