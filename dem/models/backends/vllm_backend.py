@@ -18,7 +18,8 @@ vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
   (``lora_target_modules``, default `dem.train.specs.PAPER_TARGETS`): ``lm_head`` is never
   wrapped and scoring requests go in one batch. An adapter with weights on another module is
   refused before the engine starts (vLLM would drop them silently); with
-  ``lora_target_modules=None`` (every module vLLM supports) each request is sent alone.
+  ``lora_target_modules=None`` (every module vLLM supports), and on a vLLM without the
+  option (vllm-project/vllm #34984), each request is sent alone.
 - No call ever mixes base and adapter rows: each call carries one adapter or none, and vLLM's
   offline engine finishes a call before the next starts, so dem is never exposed to the wrong
   adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
@@ -146,6 +147,8 @@ class VLLMBackend(ChatTokens):
         from dem.models.loading import load_tokenizer
         from dem.models.vllm_export import export_adapter, export_model, needs_export
 
+        if targets is not None and not _has_lora_target_modules():
+            targets = None  # an older vLLM wraps every module it supports
         self.spec = spec
         self.progress = progress
         # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call
@@ -302,6 +305,15 @@ def close_engines() -> int:
         gc.collect()
         cleanup_dist_env_and_memory()
     return closed
+
+
+def _has_lora_target_modules() -> bool:
+    """Whether this vLLM takes ``lora_target_modules`` (added by vllm-project/vllm #34984)."""
+    import dataclasses
+
+    from vllm.engine.arg_utils import EngineArgs
+
+    return "lora_target_modules" in {f.name for f in dataclasses.fields(EngineArgs)}
 
 
 def adapter_modules(folder: str | Path) -> list[str]:
