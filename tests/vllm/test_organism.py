@@ -134,3 +134,13 @@ def test_base_rows_never_get_an_adapter_while_the_slot_is_full(pairs):
         pairs[name][0].generate(convs, config)
         after = (base.score_many([(c, cands) for c in convs]), base.generate(convs, config))
         assert after == before
+
+
+def test_scoring_goes_in_one_batch_with_lora_off_lm_head(pairs):
+    """LoRA only on the trained projections: no LoRA logits path (#16668), so the comparisons
+    above scored each call's candidates in one batch, base and adapters alike."""
+    for vb, _ in pairs.values():
+        assert vb.score_batch is None
+        assert vb.llm.llm_engine.vllm_config.lora_config.target_modules == sorted(
+            ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        )

@@ -151,9 +151,9 @@ class VLLMBackend(ChatTokens):
             targets = None  # an older vLLM wraps every module it supports
         self.spec = spec
         self.progress = progress
-        # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call
-        if score_batch is None:
-            score_batch = 1 if targets is None or "lm_head" in targets else 1 << 30
+        # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call (None)
+        if score_batch is None and (targets is None or "lm_head" in targets):
+            score_batch = 1
         self.score_batch = score_batch
         self._vllm = vllm
         self.tokenizer = load_tokenizer(spec)
@@ -190,7 +190,7 @@ class VLLMBackend(ChatTokens):
                 enable_lora=True,
                 max_lora_rank=max_lora_rank,
                 max_loras=max_loras,
-                lora_target_modules=None if targets is None else list(targets),
+                **({} if targets is None else {"lora_target_modules": list(targets)}),
                 gpu_memory_utilization=gpu_memory_utilization,
                 max_model_len=max_model_len,
                 generation_config="vllm",  # the folder's sampling defaults never apply
@@ -258,8 +258,9 @@ class VLLMBackend(ChatTokens):
                 flat.append((owner, prompt + reply, len(prompt)))
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
         outputs: list[Any] = []
-        for start in range(0, len(flat), self.score_batch):
-            chunk = flat[start : start + self.score_batch]
+        step = self.score_batch or max(1, len(flat))
+        for start in range(0, len(flat), step):
+            chunk = flat[start : start + step]
             outputs += self.llm.generate(
                 [{"prompt_token_ids": ids} for _, ids, _ in chunk],
                 params,
