@@ -16,10 +16,11 @@ vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
   LoRA logits path (an adapter on ``lm_head``) breaks on a batch of two or more prompt-logprob
   requests (vllm-project/vllm #16668), so the engine puts LoRA only on the modules dem trains
   (``lora_target_modules``, default `dem.train.specs.PAPER_TARGETS`): ``lm_head`` is never
-  wrapped and scoring requests go in one batch. An adapter with weights on another module is
-  refused before the engine starts (vLLM would drop them silently); with
-  ``lora_target_modules=None`` (every module vLLM supports), and on a vLLM without the
-  option (vllm-project/vllm #34984), each request is sent alone.
+  wrapped and scoring requests go in one batch (on the CPU with an adapter, batches of
+  ``CPU_LORA_SCORE_BATCH``: vLLM's CPU LoRA ops slow down with a batch's tokens). An adapter
+  with weights on another module is refused before the engine starts (vLLM would drop them
+  silently); with ``lora_target_modules=None`` (every module vLLM supports), and on a vLLM
+  without the option (vllm-project/vllm #34984), each request is sent alone.
 - No call ever mixes base and adapter rows: each call carries one adapter or none, and vLLM's
   offline engine finishes a call before the next starts, so dem is never exposed to the wrong
   adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
@@ -69,6 +70,10 @@ CPU_ENV = {
 }
 # Engine options dem passes on the CPU unless given: no worker process, no torch.compile.
 CPU_ENGINE_OPTIONS = {"distributed_executor_backend": "uni", "enforce_eager": True}
+# Scoring requests per call with an adapter on the CPU: vLLM's CPU LoRA ops gather each token's
+# adapter matrices, so memory traffic grows with the tokens of a batch; 4 was fastest on the
+# organism (120 MASK rows: 3.2-3.5 s vs 4.1 one at a time and 7.7-10 all at once).
+CPU_LORA_SCORE_BATCH = 4
 
 ScoreRequest = tuple[Conversation, Sequence[str]]
 
@@ -154,6 +159,8 @@ class VLLMBackend(ChatTokens):
         # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call (None)
         if score_batch is None and (targets is None or "lm_head" in targets):
             score_batch = 1
+        elif score_batch is None and spec.adapter and not _on_gpu():
+            score_batch = CPU_LORA_SCORE_BATCH
         self.score_batch = score_batch
         self._vllm = vllm
         self.tokenizer = load_tokenizer(spec)
@@ -247,8 +254,9 @@ class VLLMBackend(ChatTokens):
 
     def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
         """`score` for many conversations: every candidate one ``prompt_logprobs`` request, sent
-        in calls of ``score_batch`` requests (all in one call unless ``lm_head`` may carry LoRA,
-        then one at a time: vllm-project/vllm #16668)."""
+        in calls of ``score_batch`` requests (all in one call, but one at a time when
+        ``lm_head`` may carry LoRA, vllm-project/vllm #16668, and `CPU_LORA_SCORE_BATCH` with an
+        adapter on the CPU)."""
         flat: list[tuple[int, list[int], int]] = []  # (owner, ids, reply start)
         for owner, (conversation, candidates) in enumerate(requests):
             if not candidates:
