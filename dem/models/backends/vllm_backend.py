@@ -71,8 +71,8 @@ CPU_ENV = {
 # Engine options dem passes on the CPU unless given: no worker process, no torch.compile.
 CPU_ENGINE_OPTIONS = {"distributed_executor_backend": "uni", "enforce_eager": True}
 # Scoring requests per call with an adapter on the CPU: vLLM's CPU LoRA ops gather each token's
-# adapter matrices, so memory traffic grows with the tokens of a batch; 4 was fastest on the
-# organism (120 MASK rows: 3.2-3.5 s vs 4.1 one at a time and 7.7-10 all at once).
+# adapter matrices, so memory traffic grows with the tokens of a batch. 4 was never much slower
+# than the best and halved the smoke grid's evaluation against one batch (docs/measurements.md).
 CPU_LORA_SCORE_BATCH = 4
 
 ScoreRequest = tuple[Conversation, Sequence[str]]
