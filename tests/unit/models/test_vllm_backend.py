@@ -43,3 +43,26 @@ def test_an_adapter_above_max_lora_rank_is_refused_before_any_engine(tmp_path):
     adapter = make_adapter(spec.name_or_path, tmp_path / "a", seed=0, std=0.05, rank=8)
     with pytest.raises(DemError, match=r"LoRA rank 8 is above max_lora_rank=4"):
         get_backend("vllm", spec.with_adapter(adapter), max_lora_rank=4)
+
+
+def test_adapter_ids_follow_the_content():
+    """vLLM caches adapters by id: one id per distinct folder digest, never shared, stable."""
+    from dem.models.backends.vllm_backend import _lora_id
+
+    one, two = _lora_id("1" * 64), _lora_id("2" * 64)
+    assert one >= 1 and two == one + 1
+    assert _lora_id("1" * 64) == one
+
+
+def test_an_adapter_outside_the_engines_lora_modules_is_refused_before_any_engine(tmp_path):
+    """vLLM would serve it without the modules its engine does not wrap: refused instead."""
+    from dem.models.backends.vllm_backend import adapter_modules
+    from dem.models.registry import resolve_model
+    from dem.train.specs import PAPER_TARGETS
+    from tests.vllm.adapters import make_adapter
+
+    spec = resolve_model("organism")
+    adapter = make_adapter(spec.name_or_path, tmp_path / "a", seed=0, std=0.05, rank=4)
+    assert adapter_modules(adapter) == sorted(PAPER_TARGETS)
+    with pytest.raises(DemError, match=r"LoRA on down_proj, .*v_proj, outside the engine's "):
+        get_backend("vllm", spec.with_adapter(adapter), lora_target_modules=["q_proj", "k_proj"])
