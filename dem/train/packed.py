@@ -140,9 +140,7 @@ def train_sft_packed(
 ) -> list[TrainResult | None]:
     """Train (or reuse) the SFT adapters of `jobs` (samples, spec) on `model` as one pack
     (`train_packed`)."""
-    for _, spec in jobs:
-        if not isinstance(spec, SFTSpec):
-            raise ConfigError("spec", f"packed SFT needs SFTSpecs, got {type(spec).__name__}")
+    _check_specs(jobs, SFTSpec, "SFT")
     return train_packed(model, jobs, store=store, progress=progress, wait=wait, wave=wave)
 
 
@@ -157,10 +155,17 @@ def train_kto_packed(
 ) -> list[TrainResult | None]:
     """Train (or reuse) the KTO adapters of `jobs` (samples, spec) on `model` as one pack
     (`train_packed`)."""
-    for _, spec in jobs:
-        if not isinstance(spec, KTOSpec):
-            raise ConfigError("spec", f"packed KTO needs KTOSpecs, got {type(spec).__name__}")
+    _check_specs(jobs, KTOSpec, "KTO")
     return train_packed(model, jobs, store=store, progress=progress, wait=wait, wave=wave)
+
+
+def _check_specs(jobs: Sequence[tuple[Sequence[Sample], Any]], kind: type, method: str) -> None:
+    """Every job's spec is a `kind` (a `ConfigError` on ``spec`` naming the first that is not)."""
+    for _, spec in jobs:
+        if not isinstance(spec, kind):
+            raise ConfigError(
+                "spec", f"packed {method} needs {kind.__name__}s, got {type(spec).__name__}"
+            )
 
 
 def train_packed(
