@@ -22,7 +22,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -89,6 +89,15 @@ class Artifact:
     @property
     def short_key(self) -> str:
         return self.key[:12]
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One artifact of a `ArtifactStore.build_together`: its kind, key parts and description."""
+
+    kind: str
+    parts: Mapping[str, Any]
+    describe: str = ""
 
 
 class ArtifactStore:
@@ -233,6 +242,60 @@ class ArtifactStore:
                 return self._build(kind, key, parts, build, describe)
         except Timeout:
             return None
+
+    def build_together(
+        self,
+        requests: Sequence[BuildRequest],
+        work: Callable[[dict[int, Path]], Mapping[int, Mapping[str, Any] | BaseException]],
+        *,
+        on_error: Callable[[int, Exception], None] | None = None,
+    ) -> list[Artifact | None]:
+        """Build several artifacts in one piece of work: claim each request no other process
+        is building (its lock held until it is committed or given up), call `work` once with
+        the claimed folders (request index -> empty folder), and commit each with the summary
+        `work` gives it. Stored artifacts are reused; one another process is building is left
+        to it (None). When `work` gives any request an exception instead of a summary, every
+        claim is given up and the exception raised; with `on_error`, only that request is
+        given up, its exception handed to `on_error`, and the others commit."""
+        arts: list[Artifact | None] = [None] * len(requests)
+        folders: dict[int, Path] = {}
+        results: dict[int, Mapping[str, Any] | BaseException] = {}
+
+        def claim(i: int) -> None:  # each claim is held while the later ones are made
+            if i == len(requests):
+                if folders:
+                    results.update(work(dict(folders)))
+                return
+            called = False
+
+            def build(folder: Path) -> Mapping[str, Any]:
+                nonlocal called
+                called = True
+                folders[i] = folder
+                claim(i + 1)
+                got = results.get(i)
+                if on_error is None:  # all or nothing: the first failure gives up every claim
+                    got = next((r for r in results.values() if isinstance(r, BaseException)), got)
+                if isinstance(got, BaseException):
+                    raise got
+                if got is None:
+                    raise DemError(f"{requests[i].describe}: the shared build gave no result")
+                return got
+
+            req = requests[i]
+            try:
+                arts[i] = self.get_or_build(
+                    req.kind, req.parts, build, describe=req.describe, wait=False
+                )
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(i, exc)
+            if not called:
+                claim(i + 1)
+
+        claim(0)
+        return arts
 
     def _build(
         self,

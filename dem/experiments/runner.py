@@ -536,35 +536,26 @@ class Runner:
         stderr): `condition_artifact` then builds it alone and reports its own error."""
         for c in chunk:  # loaded here, not by the evaluation threads
             self.rows(self.eval_sets(c))
-        folders: dict[int, Path] = {}
+        from dem.store import BuildRequest
+
         outcomes: dict[int, ConditionResult | BaseException] = {}
 
-        def chain(i: int) -> None:
-            if i == len(chunk):
-                if folders:
-                    outcomes.update(self._score_pack(chunk, folders, model))
-                return
-            called = False
+        def work(folders: dict[int, Path]) -> dict[int, dict[str, Any] | BaseException]:
+            outcomes.update(self._score_pack(chunk, folders, model))
+            return {
+                i: got
+                if isinstance(got, BaseException)
+                else {"condition": chunk[i].id, "pack": len(folders)}
+                for i, got in outcomes.items()
+            }
 
-            def build(folder: Path) -> dict[str, Any]:
-                nonlocal called
-                called = True
-                folders[i] = folder
-                chain(i + 1)
-                got = outcomes.get(i)
-                if isinstance(got, BaseException) or got is None:
-                    raise got or DemError(f"{chunk[i].id}: the pack's evaluation gave no result")
-                return {"condition": chunk[i].id, "pack": len(folders)}
+        def skipped(i: int, exc: Exception) -> None:  # the others still commit
+            info(f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); alone, then")
 
-            parts = self._condition_parts(chunk[i], model, None)
-            try:
-                self.store.get_or_build("condition", parts, build, describe=chunk[i].id, wait=False)
-            except Exception as exc:  # the others still commit
-                info(f"dem: {chunk[i].id} was not evaluated in its pack ({exc}); alone, then")
-            if not called:
-                chain(i + 1)
-
-        chain(0)
+        requests = [
+            BuildRequest("condition", self._condition_parts(c, model, None), c.id) for c in chunk
+        ]
+        self.store.build_together(requests, work, on_error=skipped)
         return {chunk[i].id for i, v in outcomes.items() if isinstance(v, ConditionResult)}
 
     def _score_pack(

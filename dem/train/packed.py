@@ -262,37 +262,18 @@ class _Pack:
         """Claim every missing adapter no other process is building (the store's lock per
         key, held until its artifact is committed), train the claimed ones together, and
         commit each. Returns each job's artifact, None where another process builds it."""
-        arts: list[Artifact | None] = [None] * len(self.jobs)
-        folders: dict[int, Path] = {}
-        summaries: dict[int, dict[str, Any]] = {}
+        from dem.store import BuildRequest
 
-        def chain(i: int) -> None:
-            if i == len(self.jobs):
-                if folders:
-                    summaries.update(self.train_and_save(folders))
-                return
-            called = False
-
-            def build(folder: Path) -> dict[str, Any]:
-                nonlocal called
-                called = True
-                folders[i] = folder
-                chain(i + 1)
-                return summaries[i]
-
-            samples, spec = self.jobs[i]
-            describe = (
+        requests = [
+            BuildRequest(
+                ADAPTER_KIND,
+                parts[i],
                 f"{spec.method} {self.model.display_name} on {len(samples)} samples, "
-                f"seed {spec.seed} (packed)"
+                f"seed {spec.seed} (packed)",
             )
-            arts[i] = store.get_or_build(
-                ADAPTER_KIND, parts[i], build, describe=describe, wait=False
-            )
-            if not called:
-                chain(i + 1)
-
-        chain(0)
-        return arts
+            for i, (samples, spec) in enumerate(self.jobs)
+        ]
+        return store.build_together(requests, self.train_and_save)
 
     def train_and_save(self, folders: dict[int, Path]) -> dict[int, dict[str, Any]]:
         """Train the adapters `folders` names together; save each into its folder."""

@@ -304,3 +304,46 @@ def _dead_pid() -> int:
 def test_store_id_is_created_once(tmp_path: Path) -> None:
     first = ArtifactStore(tmp_path / "cache").store_id()
     assert ArtifactStore(tmp_path / "cache").store_id() == first and len(first) == 32
+
+
+def test_build_together_claims_reuses_skips_and_gives_up(tmp_path: Path) -> None:
+    """One piece of work builds every claimed request; a stored one is reused; one whose
+    summary is an exception is given up (raised, or handed to on_error while the rest commit);
+    a request another process builds is left to it."""
+    from dem.store import BuildRequest
+
+    store = ArtifactStore(tmp_path / "cache")
+    done = store.get_or_build("demo", {"n": 0}, lambda f: {"v": 0})
+    requests = [BuildRequest("demo", {"n": n}, f"demo {n}") for n in range(4)]
+    calls: list[list[int]] = []
+
+    def work(folders: dict[int, Path]) -> dict[int, object]:
+        calls.append(sorted(folders))
+        for i, folder in folders.items():
+            (folder / "x.txt").write_text(str(i))
+        return {i: ValueError("no 2") if i == 2 else {"v": i} for i in folders}
+
+    with pytest.raises(ValueError, match="no 2"):
+        store.build_together(requests, work)
+    assert calls == [[1, 2, 3]] and store.get("demo", {"n": 3}) is None  # all given up
+
+    failed: list[int] = []
+    arts = store.build_together(requests, work, on_error=lambda i, exc: failed.append(i))
+    assert calls[-1] == [1, 2, 3] and failed == [2]
+    assert arts[0] is not None and arts[0].reused and arts[0].key == done.key
+    assert [a is not None and not a.reused for a in arts[1:]] == [True, False, True]
+    assert (arts[3].path / "x.txt").read_text() == "3" and arts[3].meta["result"] == {"v": 3}
+
+    key, n_calls = store.key("demo", {"n": 2}), len(calls)
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), key, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        arts = store.build_together(requests, work)
+    finally:
+        release.set()
+        holder.join(30)
+    assert arts[2] is None and len(calls) == n_calls  # left to its builder; nothing to do here
+    assert arts[1] is not None and arts[1].reused and arts[3] is not None and arts[3].reused
