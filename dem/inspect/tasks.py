@@ -52,6 +52,18 @@ def dem_backend(model: Model, judge: str) -> Any:
     return model.api.backend
 
 
+def _check_readable(row: Any) -> None:
+    """Refuse a MASK row a dem model cannot read (`dem.models.readability`): its scores would
+    be at chance. Models served by other Inspect providers are not checked."""
+    from dem.evals.mask import check_rows_readable
+    from dem.inspect.provider import DemModelAPI
+    from dem.models.readability import MAX_UNKNOWN
+
+    model = get_model()
+    if isinstance(model.api, DemModelAPI):
+        check_rows_readable(model.api.backend, [row], MAX_UNKNOWN, model=str(model))
+
+
 async def _generate(
     conversation: Any, n: int, config: GenerateConfig
 ) -> list[tuple[str | None, str | None]]:
@@ -99,6 +111,7 @@ def mask_responses(
     gen = GenerateConfig(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
+        _check_readable(sample_row(state.metadata))
         if forced:
             return state
         plan = build_plan([sample_row(state.metadata)], config)

@@ -50,6 +50,17 @@ def test_mask_task_matches_run_mask(judge, tmp_path):
     assert metrics["n_scored"].value == overall.n_scored
 
 
+def test_rows_the_model_cannot_read_are_errors_not_scores(tmp_path):
+    from inspect_ai import eval as inspect_eval
+
+    from dem.inspect.provider import dem_model
+    from dem.inspect.tasks import mask
+
+    task = mask(data="dem:mask_pressure", limit=1)
+    (log,) = inspect_eval(task, model=dem_model("organism"), log_dir=str(tmp_path), display="none")
+    assert log.status == "error" and "cannot read these MASK rows" in log.error.message
+
+
 def test_deceptionbench_task_matches_the_forced_run(tmp_path):
     from dem.evals.api import evaluate_deceptionbench
     from dem.inspect.tasks import deceptionbench
