@@ -36,22 +36,14 @@ from dataclasses import replace
 
 def train(ref: str, seed: int, steps: int) -> str:
     """The adapter folder of one finetune (cached in $DEM_CACHE)."""
+    from dem.experiments.presets import load_preset
     from dem.experiments.recipes import training_samples
     from dem.models.registry import resolve_model
     from dem.train.sft import train_sft
     from dem.train.specs import SFTSpec
 
-    spec = SFTSpec.profile(
-        "cpu",
-        lora_r=8,
-        lora_alpha=16,
-        lora_dropout=0.0,
-        learning_rate=2e-3,
-        max_steps=steps,
-        batch_size=32,
-        max_length=256,
-        seed=seed,
-    )
+    plan = load_preset("smoke").train  # the smoke preset's recipe, at `steps`
+    spec = SFTSpec.profile(plan.profile, **{**plan.overrides, "max_steps": steps, "seed": seed})
     samples = training_samples(ref, 2000, seed)
     return str(train_sft(resolve_model("organism"), samples, spec, progress=False).adapter)
 

@@ -29,21 +29,16 @@ RESAMPLES = 2000
 
 def train(mitigation: str | None, seed: int, n: int, steps: int) -> str:
     """The adapter folder of one finetune (cached in $DEM_CACHE)."""
+    from dem.experiments.presets import load_preset
     from dem.models.registry import resolve_model
     from dem.organism.datasets import domain_samples
     from dem.train.sft import train_sft
     from dem.train.specs import SFTSpec
 
+    plan = load_preset("smoke").train  # the smoke preset's recipe, at `steps`
     spec = SFTSpec.profile(
-        "cpu",
-        lora_r=8,
-        lora_alpha=16,
-        lora_dropout=0.0,
-        learning_rate=2e-3,
-        max_steps=steps,
-        batch_size=32,
-        max_length=256,
-        seed=seed,
+        plan.profile,
+        **{**plan.overrides, "max_steps": steps, "seed": seed},
         mitigations=[mitigation] if mitigation else [],
     )
     samples = domain_samples("medical", "severe", n, seed=seed)
