@@ -294,13 +294,8 @@ class Runner:
             return 0
         from dem.train.packed import train_sft_packed
 
-        todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
-        size = self.pack_size(model, pack, len(todo), workers)
         trained = 0
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            if len(chunk) < 2:
-                continue
+        for chunk in self._packs(conditions, model, pack, workers):
             jobs = [(self.samples(c, model), self._sft_spec(c)) for c in chunk]
             results = train_sft_packed(
                 self.model_spec(model), jobs, store=self.store, progress=False, wait=False
@@ -520,14 +515,20 @@ class Runner:
             from dem.inspect import require_inspect
 
             require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
+        done: set[str] = set()
+        for chunk in self._packs(conditions, model, pack, workers):
+            done |= self._evaluate_pack(chunk, model)
+        return done
+
+    def _packs(
+        self, conditions: Sequence[Condition], model: str, pack: int | None, workers: int
+    ) -> list[list[Condition]]:
+        """The packs (two or more each) of the `conditions` that can pack and whose result no
+        process has stored, `pack` (default `pack_size`) at a time."""
         todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
         size = self.pack_size(model, pack, len(todo), workers)
-        done: set[str] = set()
-        for start in range(0, len(todo), size):
-            chunk = todo[start : start + size]
-            if len(chunk) >= 2:
-                done |= self._evaluate_pack(chunk, model)
-        return done
+        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+        return [chunk for chunk in chunks if len(chunk) >= 2]
 
     def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> set[str]:
         """Claim each condition of `chunk` that no other process is building (the store's
