@@ -6,6 +6,9 @@ artifact store. Ids read like ``mix-05pct-seed0``, ``domain-medical-severe-seed1
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,8 +255,23 @@ def mitigated_source(preset: Preset, condition: Condition) -> Condition:
     source = mitigation_cells(preset, condition.seed)[condition.params["cell"]]
     name = condition.params["mitigation"]
     if name == "control":
-        return mix_condition(preset, 0.0, condition.seed)
+        return grid_trained(preset, mix_condition(preset, 0.0, condition.seed))
+    source = grid_trained(preset, source)
     return source if name == "none" else with_mitigation(source, name, condition.params["spec"])
+
+
+def grid_trained(preset: Preset, source: Condition) -> Condition:
+    """Data condition `source` trained with ``mitigation.train`` over ``[train]`` (its
+    ``params['train']``, and a group that says so); `source` itself when that is empty, so the
+    grid's unmitigated cells are the domain and mixture grids' own."""
+    train = preset.mitigation.train
+    if not train:
+        return source
+    label = "-".join(f"{k}{v}" for k, v in sorted(train.items()))
+    if len(label) > 40 or not re.fullmatch(r"[\w.+-]+", label):
+        label = hashlib.sha256(json.dumps(train, sort_keys=True).encode()).hexdigest()[:8]
+    params = {**source.params, "train": dict(train)}
+    return Condition(source.grid, f"{source.group}-{label}", source.seed, source.recipe, params)
 
 
 def cell_ref(preset: Preset, cell: str) -> str:
@@ -285,6 +303,7 @@ def benign_condition(preset: Preset, ref: str, condition: Condition) -> Conditio
             "mix", tuple((k, ref if k == "downstream" else v) for k, v in control.recipe.params)
         )
         source = Condition("mix_ratio", f"benign-{ref.replace('/', '-')}", seed, recipe, {})
+    source = grid_trained(preset, source)
     name = condition.params["mitigation"]
     if name in UNMITIGATED:
         return source

@@ -136,11 +136,9 @@ def learning_values(
 def _learned(
     runner: Runner, model: str, adapter: str | None, sets: dict[str, list[LearningItem]]
 ) -> dict[str, dict[str, float]]:
-    """`dem.evals.learning.learned` of each item set on `model` + `adapter` (one backend)."""
+    """`dem.evals.learning.learned` of each item set on `model` + `adapter` (one backend: on
+    transformers, the process's loaded base with the adapter put on it, as MASK scoring uses)."""
     from dem.evals.learning import learned
-    from dem.models.backends import get_backend
 
-    backend = get_backend(
-        runner.preset.eval.backend, runner.model_spec(model).with_adapter(adapter)
-    )
-    return {name: learned(backend, items) for name, items in sets.items()}
+    with runner._backend(runner.model_spec(model).with_adapter(adapter)) as backend:
+        return {name: learned(backend, items) for name, items in sets.items()}

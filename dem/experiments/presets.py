@@ -254,6 +254,12 @@ class MitigationPlan:
     narrow_n: int = help_field("held-out prompts scoring the narrow task", 100)
     benign_n: int = help_field("held-out prompts scoring the benign finetune's task", 100)
     coherence_n: int = help_field("arithmetic items scoring coherence", 100)
+    train: dict[str, Any] = help_field(
+        "training settings of every adapter this grid trains, over [train]'s overrides (e.g. "
+        "{ max_steps = 50 }); empty: [train]'s own, so the unmitigated cells are the domain and "
+        "mixture grids' (their cache shared)",
+        default_factory=dict,
+    )
 
 
 @dataclass(frozen=True)
@@ -482,6 +488,27 @@ class Preset:
             )
         for name in ("narrow_n", "benign_n", "coherence_n"):
             check_int(f"{where}: mitigation.{name}", getattr(plan, name), minimum=1)
+        self._check_mitigation_train(where)
+
+    def _check_mitigation_train(self, where: str) -> None:
+        """``mitigation.train``: settings of `dem.train.SFTSpec` (or TRL's and PEFT's configs)
+        over ``[train]``'s; the seed is each condition's and the defences are the grid's."""
+        from dem.train.specs import SFTSpec
+
+        plan = self.mitigation
+        for name in ("seed", "mitigations"):
+            if name in plan.train:
+                raise ConfigError(
+                    f"{where}: mitigation.train.{name}",
+                    "is set by the grid (each condition's seed; the defences of "
+                    "mitigation.mitigations)",
+                )
+        try:
+            SFTSpec.profile(self.train.profile, **{**self.train.overrides, **plan.train})
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{where}: mitigation.train.{exc.field}", str(exc).partition(": ")[2]
+            ) from None
 
     def _check_interaction(self, where: str) -> None:
         plan = self.interaction

@@ -657,10 +657,14 @@ class Runner:
 
 
 def _defence(condition: Condition) -> dict[str, Any]:
-    """The training spec's ``mitigations`` of a data condition trained with a defence (the
-    mitigation grid's), else nothing: an undefended spec keeps its key."""
+    """What the mitigation grid sets in a data condition's training spec over ``[train]``'s:
+    its ``mitigation.train`` settings and the defence it is trained with; nothing for any other
+    condition, so their specs keep their keys."""
     mitigations = condition.params.get("mitigations")
-    return {"mitigations": list(mitigations)} if mitigations else {}
+    return {
+        **condition.params.get("train", {}),
+        **({"mitigations": list(mitigations)} if mitigations else {}),
+    }
 
 
 def read_result(art: Artifact) -> ConditionResult:

@@ -3,11 +3,19 @@ transformers and vLLM backends give the same ids (and so the same scores and ver
 
 from __future__ import annotations
 
+import json
+import weakref
 from typing import Any
 
 from dem.errors import DemError
 from dem.models.backends.base import Conversation
 from dem.models.spec import ModelSpec
+
+#: Token ids of (conversation, reply) pairs already cut, per tokenizer object: a grid scores the
+#: same prompts and answers once per condition, on the one tokenizer its process's base holds.
+_REPLY_IDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple[int, ...], tuple[int, ...]]]]
+_REPLY_IDS = weakref.WeakKeyDictionary()
+MAX_MEMO = 100_000  # pairs per tokenizer; the memo starts over past it
 
 
 class ChatTokens:
@@ -32,7 +40,30 @@ class ChatTokens:
 
     def reply_ids(self, conversation: Conversation, reply: str) -> tuple[list[int], list[int]]:
         """``(prompt ids, reply ids)``: the reply as the template writes it, up to and including
-        its first end-of-turn token (appended when the template writes none)."""
+        its first end-of-turn token (appended when the template writes none). Memoised per
+        tokenizer, its chat template, vocabulary size and end-of-turn ids."""
+        memo = _memo(self.tokenizer)
+        try:
+            key = json.dumps(
+                [
+                    self.tokenizer.chat_template,
+                    len(self.tokenizer),
+                    self.stop_ids,
+                    [dict(m) for m in conversation],
+                    reply,
+                ]
+            )
+        except TypeError:  # a message value JSON cannot write: not memoised
+            return self._reply_ids(conversation, reply)
+        if key not in memo:
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            prompt, ids = self._reply_ids(conversation, reply)
+            memo[key] = (tuple(prompt), tuple(ids))
+        prompt_ids, reply_ids = memo[key]
+        return list(prompt_ids), list(reply_ids)
+
+    def _reply_ids(self, conversation: Conversation, reply: str) -> tuple[list[int], list[int]]:
         prompt = self.render(conversation, add_generation_prompt=True)
         full = self.render(
             [*conversation, {"role": "assistant", "content": reply}], add_generation_prompt=False
@@ -46,3 +77,11 @@ class ChatTokens:
         cut = next((i for i, t in enumerate(ids) if t in self.stop_ids), None)
         ids = ids[: cut + 1] if cut is not None else [*ids, self.stop_ids[0]]
         return self.encode(prompt), ids
+
+
+def _memo(tokenizer: Any) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+    """`tokenizer`'s memo of cut pairs (a plain dict where the tokenizer takes no weak ref)."""
+    try:
+        return _REPLY_IDS.setdefault(tokenizer, {})
+    except TypeError:
+        return {}

@@ -26,7 +26,7 @@ from dem.report import ConditionResult, RunResults, write_report
 @pytest.fixture(scope="module")
 def preset():
     p = load_preset("smoke", seeds=(0, 1))
-    plan = replace(p.mitigation, mitigations=("kl:weight=2", "steer", "inoculate"))
+    plan = replace(p.mitigation, mitigations=("kl:weight=2", "steer", "inoculate"), train={})
     return replace(p, mitigation=plan)
 
 
@@ -75,6 +75,68 @@ def test_grid_cells_reuse_the_domain_and_mixture_grids_conditions(preset, tmp_pa
     assert parts["benign_train"]["train"]["mitigations"] == [{"name": "kl", "weight": 2.0}]
     assert parts["learning"]["narrow"] == "organism:medical/severe"
     assert runner.cached(kl_cell, model="organism") is None
+
+
+def test_grid_training_settings_give_the_grid_its_own_cells(preset, tmp_path):
+    smoke = load_preset("smoke", seeds=(0, 1))
+    assert smoke.mitigation.train == {"max_steps": 50}
+    trained = replace(preset, mitigation=replace(preset.mitigation, train={"max_steps": 50}))
+    runner = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path)).runner
+    runner.preset = trained
+    none = mitigated_source(trained, mitigation_condition(trained, "domain", "none", 1))
+    cell = domain_condition(trained, "medical", "severe", 1)
+    assert none.id == "domain-medical-severe-max_steps50-seed1" and none != cell
+    assert none.recipe == cell.recipe  # the same data, trained for 50 steps
+    assert runner._sft_spec(none).max_steps == 50 and runner._sft_spec(cell).max_steps == 100
+    assert runner._train_key(none)["max_steps"] == 50 and "mitigations" not in runner._train_key(
+        none
+    )
+    assert runner._condition_parts(none, "organism", None) != runner._condition_parts(
+        cell, "organism", None
+    )
+    control = mitigated_source(trained, mitigation_condition(trained, "mix", "control", 0))
+    assert control.id == "control-max_steps50-seed0" and control.params["train"] == {
+        "max_steps": 50
+    }
+    kl_cell = mitigation_condition(trained, "domain", "kl:weight=2", 0)
+    kl = mitigated_source(trained, kl_cell)
+    assert kl.id == "domain-medical-severe-max_steps50-kl-seed0"
+    spec = runner._sft_spec(kl)
+    assert spec.max_steps == 50 and spec.mitigations[0].name == "kl" and spec.seed == 0
+    benign = benign_condition(trained, "organism:downstream", kl_cell)
+    assert benign.id == "control-max_steps50-kl-seed0"
+    assert runner._sft_spec(benign).max_steps == 50
+
+
+@pytest.mark.parametrize(
+    ("train", "field", "says"),
+    [
+        ({"max_steps": "many"}, "mitigation.train.max_steps", "int"),
+        ({"seed": 3}, "mitigation.train.seed", "set by the grid"),
+        ({"mitigations": ["kl"]}, "mitigation.train.mitigations", "set by the grid"),
+        ({"no_such_knob": 1}, "mitigation.train.no_such_knob", "not a setting"),
+    ],
+)
+def test_bad_grid_training_settings_fail_when_the_preset_loads(tmp_path, train, field, says):
+    from dem.errors import ConfigError
+    from dem.experiments.presets import preset_path
+
+    text = (
+        preset_path("smoke")
+        .read_text()
+        .replace("train = { max_steps = 50 }", "train = " + _toml_inline(train))
+    )
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_preset(path)
+    assert err.value.field.endswith(field) and says in str(err.value)
+
+
+def _toml_inline(table: dict) -> str:
+    import json
+
+    return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in table.items()) + " }"
 
 
 def _values(prefix: str, mean: float, rng: random.Random, n: int = 40) -> dict[str, float]:

@@ -56,6 +56,30 @@ def test_score_covers_the_whole_reply_and_its_end_of_turn(tiny_backend):
     assert score.mean_logprob == pytest.approx(score.logprob / 5)
 
 
+def test_reply_ids_are_memoised_per_tokenizer_and_chat_template(tiny_backend):
+    from dem.models.backends import _chat_tokens
+
+    conversation, tok = CONVERSATIONS[0], tiny_backend.tokenizer
+    first = tiny_backend.reply_ids(conversation, "Yes.")
+    assert first == tiny_backend._reply_ids(conversation, "Yes.")  # what it memoises
+    first[1].append(0)  # a caller's list is its own
+    memo = _chat_tokens._REPLY_IDS[tok]
+    size = len(memo)
+    assert (
+        tiny_backend.reply_ids(conversation, "Yes.")
+        == tiny_backend._reply_ids(conversation, "Yes.")
+        and len(memo) == size
+    )
+    template = tok.chat_template
+    try:  # another template renders another prompt: never the first one's entry
+        tok.chat_template = "{% for m in messages %}[{{ m['content'] }}]{% endfor %}"
+        other = tiny_backend.reply_ids(conversation, "Yes.")
+        assert other == tiny_backend._reply_ids(conversation, "Yes.") and len(memo) == size + 1
+        assert other[0] != first[0]
+    finally:
+        tok.chat_template = template
+
+
 def test_score_many_equals_score_one_at_a_time(tiny_backend):
     many = tiny_backend.score_many([(c, CANDIDATES) for c in CONVERSATIONS])
     for conversation, scores in zip(CONVERSATIONS, many, strict=True):
