@@ -3,19 +3,21 @@
 A grid trains many adapters on datasets that share most rows, and each adapter's `SFTTrainer`
 prepares its rows again (chat template, tokenising, labels: `SFTTrainer._prepare_dataset`).
 `prepare_dataset` keeps each prepared row's ``input_ids`` and ``labels`` in a per-process memo
-scoped by everything that changes them (the tokenizer's class, name, vocabulary, special and
-added tokens; the trainer's chat template; ``assistant_only_loss``, ``completion_only_loss``,
-``dataset_text_field``; the versions of TRL, transformers and tokenizers) and keyed by the
-row's canonical JSON. Rows not in the memo are prepared by TRL's own code, untruncated and
-unshuffled so that its output stays aligned with its input; the whole dataset is then rebuilt
-from the memo, in order, and handed to TRL's code again with the real arguments: it sees a
-tokenised dataset and applies its own truncation, its filter of fully masked rows and its
-shuffle. The collator reads only ``input_ids`` and ``labels``, so the batches are the same.
+keyed by the row's canonical JSON and scoped by everything that changes them: the tokenizer's
+class, name, vocabulary, special and added tokens; the chat template TRL renders with (its
+training template, else the tokenizer's); ``assistant_only_loss``, ``completion_only_loss``,
+``dataset_text_field``; the versions of TRL, transformers and tokenizers. Rows not in the memo
+are prepared by TRL's own code, untruncated and unshuffled so that its output stays aligned
+with its input; the whole dataset is then rebuilt from the memo, in order, and handed to TRL's
+code again with the real arguments: it sees a tokenised dataset and applies its own
+truncation, its filter of fully masked rows and its shuffle. The collator reads only
+``input_ids`` and ``labels``, so the batches are the same.
 
 Anything the memo cannot handle exactly goes straight to TRL: an iterable or transformed
 dataset, packing, a formatting function, an eval dataset, columns other than ``messages`` or
-``prompt``/``completion``, a null value, a processor or a tokenizer without a `tokenizers`
-backend. The memo holds at most `MAX_TOKENS` token ids, dropping the least recently used rows.
+``prompt``/``completion``, a null or empty value, a processor or a tokenizer without a
+`tokenizers` backend, a chat template that renders the date (``strftime_now``). The memo holds
+at most `MAX_TOKENS` token ids, dropping the least recently used rows.
 """
 
 from __future__ import annotations
@@ -138,15 +140,16 @@ def memo_scope(trainer: Any, tokenizer: Any, args: Any) -> bytes | None:
     import trl
 
     fingerprint = tokenizer_fingerprint(tokenizer)
-    if fingerprint is None:
-        return None
+    templates = [trainer.chat_template, getattr(tokenizer, "chat_template", None)]
+    if fingerprint is None or "strftime_now" in json.dumps(templates):
+        return None  # no backend to hash, or a template that renders today's date
     parts = [
         "dem-sft-rows/1",
         trl.__version__,
         transformers.__version__,
         tokenizers.__version__,
         fingerprint,
-        trainer.chat_template,
+        *templates,  # TRL's training template, else the tokenizer's own renders
         bool(args.assistant_only_loss),
         bool(trainer.completion_only_loss),
         args.dataset_text_field,
