@@ -32,12 +32,23 @@ def effective_lm_head(lm_head: str, device: str) -> str:
 
 @cache
 def sft_trainer_class() -> type:
-    """`trl.SFTTrainer` with the ``logits`` loss when ``dem_lm_head == "logits"``."""
+    """`trl.SFTTrainer` with the ``logits`` loss when ``dem_lm_head == "logits"``, and its
+    train rows tokenised once per process (`dem.train.token_memo`)."""
     from transformers import Trainer
     from trl import SFTTrainer
 
     class DemSFTTrainer(SFTTrainer):
         dem_lm_head = "fused"
+
+        def _prepare_dataset(
+            self, dataset, processing_class, args, packing, formatting_func, dataset_name
+        ):
+            from dem.train.token_memo import prepare_dataset
+
+            own = super()._prepare_dataset
+            return prepare_dataset(
+                self, own, dataset, processing_class, args, packing, formatting_func, dataset_name
+            )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if self.dem_lm_head != "logits":
