@@ -24,6 +24,7 @@ class Steer(MitigationBase):
     """+coef x the persona direction at `layer` while training."""
 
     summary = "preventative steering: add coef x a persona vector to the residual stream"
+    packs = False  # its hook sits on the trainer's own model (dem.train.packed.pack_shape)
 
     coef: float = field(
         default=4.0, metadata={"help": "multiple of the unit persona direction added, != 0"}
