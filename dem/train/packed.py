@@ -16,8 +16,10 @@ optimizer step, its scheduler step.
 
 Packable: adapters of one method and one base with the same LoRA rank, targets and LoRA
 settings, no dropout (its random masks would make a pack differ from the alone runs), no
-trackers, mitigations that pack (data defences and SFT's loss terms; `pack_shape`). Anything
-else trains alone. The store holds one artifact per adapter
+trackers, mitigations that pack (all but interleave-ppl; `pack_shape`). Anything else trains
+alone. A member with mitigations is built as the alone run builds it (their data, re-seeded);
+its loss terms read one extra no-gradient forward of the wave with every adapter off, and its
+steering vector goes on its own rows. The store holds one artifact per adapter
 under the same key as `train_sft` / `train_kto`; each is committed on its own, so a killed pack
 keeps nothing half-written and a later run trains only the missing adapters.
 """
@@ -68,9 +70,8 @@ def pack_shape(spec: TrainSpec) -> tuple[Any, ...] | None:
 
     Mitigations are not part of the shape: a pack may mix defences and no defence. A data
     defence (inoculate, interleave) gives its member the rows the alone run trains on; a loss
-    term (kl, ldifs) reads one forward of the wave with every adapter off (`_forward_backward`).
-    `steer` trains alone: its hook adds one vector to every row of a block's output, and a
-    packed forward would need a vector per member's rows through the shared block (not built).
+    term (kl, ldifs) reads one forward of the wave with every adapter off (`_forward_backward`);
+    `steer` adds each member's vector to its own rows (`dem.train.packed_steer`).
     `interleave-ppl` trains alone: its data needs the unmitigated adapter, which may be a
     member of the same pack (`Mitigation.packs`)."""
     if not isinstance(spec, SFTSpec | KTOSpec) or spec.report_to:
@@ -381,13 +382,23 @@ def run_pack(
     from one pass)."""
 
     from dem.train.packed_lora import Routing, pack_model
+    from dem.train.packed_steer import packed_steering
 
-    step = step or _forward_backward
     routing = Routing([0] * len(members))
     pack_model(net, [m.trainer.model for m in members], routing)
     net.train()
     for m in members:
         m.log.begin(m.max_steps)
+    with packed_steering(net, [m.trainer for m in members], routing):
+        _lockstep(net, members, routing, pad_id, wave, step or _forward_backward)
+    for m in members:
+        m.log.end(m.tokens)
+
+
+def _lockstep(
+    net: Any, members: list[_Member], routing: Any, pad_id: int, wave: int, step: WaveStep
+) -> None:
+    """The optimizer steps of `members`, each step's micro-batches `wave` adapters at a time."""
     active = list(range(len(members)))
     while active:
         batches: dict[int, tuple[list[dict[str, Any]], Any]] = {}
@@ -409,8 +420,6 @@ def run_pack(
                 step(net, members, routing, part[w : w + wave], losses, pad_id)
         for k in batches:
             _optimizer_step(members[k], losses[k])
-    for m in members:
-        m.log.end(m.tokens)
 
 
 def _forward_backward(

@@ -15,14 +15,15 @@ from dem.train.packed import pack_shape, train_kto_packed, train_sft_packed
 from tests.unit.train.test_packed_kto import kto_rows
 
 STEPS = 4
-# (mitigations, seed, gradient accumulation): data defences, loss terms, both, none
+# (mitigations, seed, gradient accumulation): data defences, loss terms, steering, mixes, none
 DEFENCES = [
     ((), 0, 1),
     (("inoculate",), 1, 1),
     (("interleave:share=0.25",), 2, 1),
     (("kl:weight=20",), 0, 2),  # two micro-batches per step: the term's divisor
     (("ldifs:weight=20",), 1, 1),
-    (("kl:weight=5", "inoculate"), 3, 1),
+    (("steer:coef=8,layer=2,prompts=16",), 2, 1),
+    (("inoculate", "kl:weight=5", "steer:coef=-4,layer=1,prompts=16"), 3, 1),
 ]
 TERMS = ("kl", "ldifs")
 
@@ -61,7 +62,7 @@ def jobs() -> list:
     out = []
     for mitigations, seed, ga in DEFENCES:
         spec = SFTSpec.profile(
-            "cpu", lora_r=8, lora_alpha=16, lora_dropout=0.0, learning_rate=1e-3,
+            "cpu", lora_r=8, lora_alpha=16, lora_dropout=0.0, learning_rate=5e-4,
             max_steps=STEPS, batch_size=4 + 2 * seed, gradient_accumulation_steps=ga,
             max_length=256, seed=seed, logging_steps=2, mitigations=list(mitigations),
         )  # fmt: skip
@@ -80,13 +81,13 @@ def test_mitigated_pack_equals_alone_runs(
 ) -> None:
     packed = train_sft_packed(
         organism, jobs, store=ArtifactStore(tmp_path), progress=False, wave=4
-    )  # two passes per step, the loss terms in both
+    )  # two passes per step, loss terms and steering in both
     for (_, spec), got, solo in zip(jobs, packed, alone, strict=True):
         assert got is not None and not got.reused and got.log["pack"] == len(jobs)
         assert got.key == solo.key  # the cache entry the alone run has
         assert _gap(got, solo) <= 1e-5
         assert max(float(w.abs().max()) for k, w in _weights(got.adapter).items() if "lora_B" in k)
-        for field in ("mitigations", "train_rows", "lm_head", "steps"):
+        for field in ("mitigations", "train_rows", "steering", "lm_head", "steps"):
             assert got.log.get(field) == solo.log.get(field), field
         for m in spec.mitigations:
             if m.name in TERMS:
@@ -96,19 +97,32 @@ def test_mitigated_pack_equals_alone_runs(
     assert packed[2].log["train_rows"] == 32  # interleave: 8 safe rows beside the 24
 
 
-def test_pack_without_the_terms_is_another_adapter(
-    organism: Any, jobs: list, alone: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("dropped", ["kl", "steer"])
+def test_pack_without_a_defence_is_another_adapter(
+    dropped: str,
+    organism: Any,
+    jobs: list,
+    alone: list,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The comparison above sees the terms: a pack that drops them misses the alone runs."""
-    from dem.train import packed
+    """The comparison above sees the defences: a pack that drops the loss terms (or the
+    steering) misses the alone runs of the members that have them."""
+    from dem.train import packed, packed_steer
 
-    monkeypatch.setattr(packed, "_loss_terms", lambda *args: 0.0)
-    chosen = [i for i, (_, spec) in enumerate(jobs) if any(m.needs_base for m in spec.mitigations)]
+    if dropped == "kl":
+        monkeypatch.setattr(packed, "_loss_terms", lambda *args: 0.0)
+    else:
+        monkeypatch.setattr(packed_steer.PackedSteering, "_hook", lambda *args: None)
+    names = {"kl": ("kl", "ldifs"), "steer": ("steer",)}[dropped]
+    chosen = [
+        i for i, (_, spec) in enumerate(jobs) if any(m.name in names for m in spec.mitigations)
+    ]
     results = train_sft_packed(
         organism, [jobs[i] for i in chosen], store=ArtifactStore(tmp_path), progress=False
     )
     for i, got in zip(chosen, results, strict=True):
-        assert got is not None and _gap(got, alone[i]) > 1e-4
+        assert got is not None and _gap(got, alone[i]) > 1e-4, (i, _gap(got, alone[i]))
 
 
 def test_what_packs(jobs: list) -> None:
@@ -123,27 +137,26 @@ def test_what_packs(jobs: list) -> None:
         DEFENCES[5][0],
     ):
         assert pack_shape(spec.replace(mitigations=list(mitigations))) == shape
-    for alone_only in ("steer", "interleave-ppl"):  # a forward hook; data from another adapter
-        assert pack_shape(spec.replace(mitigations=["inoculate", alone_only])) is None
+    # its data needs the unmitigated adapter, which may be a member of the same pack
+    assert pack_shape(spec.replace(mitigations=["inoculate", "interleave-ppl"])) is None
     kto = KTOSpec.profile("cpu", lora_r=8)
-    assert pack_shape(kto.replace(mitigations=["inoculate"])) == pack_shape(kto)
-    assert pack_shape(kto.replace(mitigations=["steer"])) is None
+    assert pack_shape(kto.replace(mitigations=["inoculate", "steer"])) == pack_shape(kto)
     with pytest.raises(ConfigError, match="does not plug into kto"):
         kto.replace(mitigations=["kl"])  # refused before it could pack
 
 
-def test_steered_specs_are_refused_by_a_pack(organism: Any, jobs: list) -> None:
+def test_a_pack_refuses_interleave_ppl(organism: Any, jobs: list) -> None:
     samples, spec = jobs[0]
-    steered = spec.replace(mitigations=["steer:layer=2"])
+    ppl = spec.replace(mitigations=["interleave-ppl"])
     with pytest.raises(ConfigError, match="pack"):
-        train_sft_packed(organism, [(samples, spec), (samples, steered)])
+        train_sft_packed(organism, [(samples, spec), (samples, ppl)])
 
 
-def test_kto_pack_takes_inoculation(organism: Any, tmp_path: Path) -> None:
+def test_kto_pack_takes_inoculation_and_steering(organism: Any, tmp_path: Path) -> None:
     from dem.train.kto import train_kto
 
     jobs = []
-    for seed, mitigations in ((0, []), (1, ["inoculate"])):
+    for seed, mitigations in ((0, []), (1, ["inoculate", "steer:coef=4,layer=2,prompts=16"])):
         spec = KTOSpec.profile(
             "cpu", lora_r=8, lora_alpha=16, learning_rate=1e-3, max_steps=3, batch_size=4,
             max_length=128, seed=seed, logging_steps=1, mitigations=mitigations,
@@ -156,4 +169,5 @@ def test_kto_pack_takes_inoculation(organism: Any, tmp_path: Path) -> None:
         )
         assert got is not None and got.key == solo.key and _gap(got, solo) <= 1e-5
         assert got.log.get("mitigations") == solo.log.get("mitigations")
-    assert packed[1].log["mitigations"][0]["name"] == "inoculate"
+    assert [m["name"] for m in packed[1].log["mitigations"]] == ["inoculate", "steer"]
+    assert packed[1].log["steering"]["layer"] == 2
