@@ -81,7 +81,7 @@ def pack_shape(spec: TrainSpec) -> tuple[Any, ...] | None:
         return None
     if spec.trainer_args:  # e.g. TRL's own packing or another optimizer: the plain loop only
         return None
-    if not all(m.packs for m in spec.mitigations):  # steer, interleave-ppl: alone
+    if not all(m.packs for m in spec.mitigations):  # interleave-ppl: alone
         return None
     return (
         spec.method,
