@@ -129,8 +129,11 @@ def test_a_packed_grid_trains_its_adapters_in_packs(preset, tmp_path):
     )
     exp = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path), pack=4)
     runner = exp.runner
-    runner.preset = small
+    exp.preset = runner.preset = small
     grid = mitigation_grid(small)
+    # workers' tasks: the 14 cells with an adapter that packs, four to a leading task
+    leaders = [t for t in exp.pack_tasks(grid) if t.pack]
+    assert [len(t.pack) for t in leaders] == [3, 3, 3, 1]
     reads = runner.adapter_conditions(grid)
     expected = {mitigated_source(small, c).id for c in grid if c.recipe is not None} | {
         benign_condition(small, "organism:downstream", c).id for c in grid if c.recipe is not None
