@@ -86,7 +86,8 @@ def test_mitigated_pack_equals_alone_runs(
         assert got is not None and not got.reused and got.log["pack"] == len(jobs)
         assert got.key == solo.key  # the cache entry the alone run has
         assert _gap(got, solo) <= 1e-5
-        assert max(float(w.abs().max()) for k, w in _weights(got.adapter).items() if "lora_B" in k)
+        trained = _weights(got.adapter)
+        assert max(float(w.abs().max()) for k, w in trained.items() if "lora_B" in k) > 1e-4
         for field in ("mitigations", "train_rows", "steering", "lm_head", "steps"):
             assert got.log.get(field) == solo.log.get(field), field
         for m in spec.mitigations:
@@ -97,7 +98,7 @@ def test_mitigated_pack_equals_alone_runs(
     assert packed[2].log["train_rows"] == 32  # interleave: 8 safe rows beside the 24
 
 
-@pytest.mark.parametrize("dropped", ["kl", "steer"])
+@pytest.mark.parametrize("dropped", ["terms", "steer"])
 def test_pack_without_a_defence_is_another_adapter(
     dropped: str,
     organism: Any,
@@ -110,11 +111,11 @@ def test_pack_without_a_defence_is_another_adapter(
     steering) misses the alone runs of the members that have them."""
     from dem.train import packed, packed_steer
 
-    if dropped == "kl":
+    if dropped == "terms":
         monkeypatch.setattr(packed, "_loss_terms", lambda *args: 0.0)
     else:
         monkeypatch.setattr(packed_steer.PackedSteering, "_hook", lambda *args: None)
-    names = {"kl": ("kl", "ldifs"), "steer": ("steer",)}[dropped]
+    names = {"terms": TERMS, "steer": ("steer",)}[dropped]
     chosen = [
         i for i, (_, spec) in enumerate(jobs) if any(m.name in names for m in spec.mitigations)
     ]
