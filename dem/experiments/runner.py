@@ -254,13 +254,40 @@ class Runner:
         return self._sft_spec(vanilla())
 
     def packable(self, condition: Condition) -> bool:
-        """Whether `condition`'s adapter can train in a pack (`dem.train.packed.pack_shape`)."""
+        """Whether `condition`'s adapter can train in a pack (`dem.train.packed.pack_shape`);
+        for a mitigation-grid cell, whether one of the adapters it reads can
+        (`adapter_conditions`)."""
         from dem.train.packed import pack_shape
 
+        if condition.grid == "mitigation":
+            return any(self.packable(c) for c in self.adapter_conditions([condition]))
         recipe = condition.recipe
-        if recipe is None or recipe.kind == "interaction" or condition.grid == "mitigation":
+        if recipe is None or recipe.kind == "interaction":
             return False
         return pack_shape(self._sft_spec(condition)) is not None
+
+    def adapter_conditions(
+        self, conditions: Sequence[Condition], *, benign: bool = True
+    ) -> list[Condition]:
+        """The data conditions whose adapters `conditions` train, each once: a condition
+        itself, a mitigation-grid cell the data condition it reads (`mitigated_source`) and,
+        with `benign`, its benign finetune (the base's cell: none)."""
+        from dem.experiments import mitigation
+        from dem.experiments.conditions import benign_condition, mitigated_source
+
+        out: dict[str, Condition] = {}
+        for c in conditions:
+            if c.grid != "mitigation":
+                out.setdefault(c.id, c)
+                continue
+            if c.recipe is None:
+                continue
+            reads = [mitigated_source(self.preset, c)]
+            if benign:
+                ref = mitigation.benign_ref_of(self, c)
+                reads.append(benign_condition(self.preset, ref, c))
+            out.update({r.id: r for r in reads if r is not None and r.recipe is not None})
+        return list(out.values())
 
     def pack_size(self, model: str, pack: int | None, missing: int, workers: int = 1) -> int:
         """Adapters per pack: `pack`, or by default what memory fits, split evenly between
@@ -295,7 +322,10 @@ class Runner:
         from dem.train.packed import train_sft_packed
 
         trained = 0
-        for chunk in self._packs(conditions, model, pack, workers):
+        todo = [  # a mitigation-grid cell with a stored result needs no adapter
+            c for c in conditions if c.grid != "mitigation" or self.cached(c, model=model) is None
+        ]
+        for chunk in self._packs(self.adapter_conditions(todo), model, pack, workers):
             jobs = [(self.samples(c, model), self._sft_spec(c)) for c in chunk]
             results = train_sft_packed(
                 self.model_spec(model), jobs, store=self.store, progress=False, wait=False
@@ -516,18 +546,29 @@ class Runner:
 
             require_inspect(f"{self.preset.source or self.preset.name}: eval.inspect_log")
         done: set[str] = set()
-        for chunk in self._packs(conditions, model, pack, workers):
+        reads = self.adapter_conditions(conditions, benign=False)  # the cells' MASK results
+        for chunk in self._packs(reads, model, pack, workers):
             done |= self._evaluate_pack(chunk, model)
         return done
 
     def _packs(
         self, conditions: Sequence[Condition], model: str, pack: int | None, workers: int
     ) -> list[list[Condition]]:
-        """The packs (two or more each) of the `conditions` that can pack and whose result no
-        process has stored, `pack` (default `pack_size`) at a time."""
+        """The packs (two or more each) of the data `conditions` that can pack and whose result
+        no process has stored, `pack` (default `pack_size`) at a time, each of one pack shape
+        (a mitigation grid's ``mitigation.train`` may set another)."""
+        from dem.train.packed import pack_shape
+
         todo = [c for c in conditions if self.packable(c) and self.cached(c, model=model) is None]
         size = self.pack_size(model, pack, len(todo), workers)
-        chunks = [todo[start : start + size] for start in range(0, len(todo), size)]
+        shapes: dict[Any, list[Condition]] = {}
+        for c in todo:
+            shapes.setdefault(pack_shape(self._sft_spec(c)), []).append(c)
+        chunks = [
+            same[start : start + size]
+            for same in shapes.values()
+            for start in range(0, len(same), size)
+        ]
         return [chunk for chunk in chunks if len(chunk) >= 2]
 
     def _evaluate_pack(self, chunk: Sequence[Condition], model: str) -> set[str]:

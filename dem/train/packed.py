@@ -16,7 +16,10 @@ optimizer step, its scheduler step.
 
 Packable: adapters of one method and one base with the same LoRA rank, targets and LoRA
 settings, no dropout (its random masks would make a pack differ from the alone runs), no
-trackers (`pack_shape`). Anything else trains alone. The store holds one artifact per adapter
+trackers, mitigations that pack (all but interleave-ppl; `pack_shape`). Anything else trains
+alone. A member with mitigations is built as the alone run builds it (their data, re-seeded);
+its loss terms read one extra no-gradient forward of the wave with every adapter off, and its
+steering vector goes on its own rows. The store holds one artifact per adapter
 under the same key as `train_sft` / `train_kto`; each is committed on its own, so a killed pack
 keeps nothing half-written and a later run trains only the missing adapters.
 """
@@ -63,7 +66,14 @@ WAVE = 4
 
 
 def pack_shape(spec: TrainSpec) -> tuple[Any, ...] | None:
-    """What adapters of one pack must share (None: this spec trains alone)."""
+    """What adapters of one pack must share (None: this spec trains alone).
+
+    Mitigations are not part of the shape: a pack may mix defences and no defence. A data
+    defence (inoculate, interleave) gives its member the rows the alone run trains on; a loss
+    term (kl, ldifs) reads one forward of the wave with every adapter off (`_forward_backward`);
+    `steer` adds each member's vector to its own rows (`dem.train.packed_steer`).
+    `interleave-ppl` trains alone: its data needs the unmitigated adapter, which may be a
+    member of the same pack (`Mitigation.packs`)."""
     if not isinstance(spec, SFTSpec | KTOSpec) or spec.report_to:
         return None
     # KTO's `disable_dropout` (its default) zeroes every dropout, LoRA's too
@@ -71,7 +81,7 @@ def pack_shape(spec: TrainSpec) -> tuple[Any, ...] | None:
         return None
     if spec.trainer_args:  # e.g. TRL's own packing or another optimizer: the plain loop only
         return None
-    if spec.mitigations:  # their loss terms, hooks and data live in the TRL trainer's path
+    if not all(m.packs for m in spec.mitigations):  # interleave-ppl: alone
         return None
     return (
         spec.method,
@@ -201,7 +211,7 @@ def train_packed(
         key_parts(spec, model, samples, device=train_model.device, bf16=bf16)
         for samples, spec in jobs
     ]
-    pack = _Pack(train_model, list(jobs), bf16, progress, wave)
+    pack = _Pack(train_model, list(jobs), bf16, progress, wave, base=model, store=store)
     arts = pack.claim_and_train(store, parts)
     results: list[TrainResult | None] = []
     for i, (samples, spec) in enumerate(jobs):
@@ -240,6 +250,8 @@ class _Pack:
     bf16: bool
     progress: bool
     wave: int
+    base: ModelSpec | None = None  # the model as the alone run is given it (mitigations read it)
+    store: ArtifactStore | None = None  # where the mitigations find other artifacts
     logs: list[TrainLog] = field(default_factory=list)
     trained: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -312,9 +324,12 @@ class _Pack:
         shell = copy.deepcopy(
             net, {id(t): t for t in itertools.chain(net.parameters(), net.buffers())}
         )
-        trainer = self.method.build(
-            shell, tokenizer, samples, spec, self.bf16, f"{scratch}/{i}", self.logs[i]
-        )
+        build = self.method.build
+        if spec.mitigations:  # as the alone run: their data, then the re-seeded build
+            from dem.train.mitigations.trainer import mitigated_factory
+
+            build = mitigated_factory(build, self.base or self.model, self.store)
+        trainer = build(shell, tokenizer, samples, spec, self.bf16, f"{scratch}/{i}", self.logs[i])
         if self.method.lm_head is not None:  # what the pack's loss reads
             trainer.dem_lm_head = self.method.lm_head
         loader = trainer.get_train_dataloader()  # now: its sampler's seed is this trainer's
@@ -367,13 +382,23 @@ def run_pack(
     from one pass)."""
 
     from dem.train.packed_lora import Routing, pack_model
+    from dem.train.packed_steer import packed_steering
 
-    step = step or _forward_backward
     routing = Routing([0] * len(members))
     pack_model(net, [m.trainer.model for m in members], routing)
     net.train()
     for m in members:
         m.log.begin(m.max_steps)
+    with packed_steering(net, [m.trainer for m in members], routing):
+        _lockstep(net, members, routing, pad_id, wave, step or _forward_backward)
+    for m in members:
+        m.log.end(m.tokens)
+
+
+def _lockstep(
+    net: Any, members: list[_Member], routing: Any, pad_id: int, wave: int, step: WaveStep
+) -> None:
+    """The optimizer steps of `members`, each step's micro-batches `wave` adapters at a time."""
     active = list(range(len(members)))
     while active:
         batches: dict[int, tuple[list[dict[str, Any]], Any]] = {}
@@ -395,8 +420,6 @@ def run_pack(
                 step(net, members, routing, part[w : w + wave], losses, pad_id)
         for k in batches:
             _optimizer_step(members[k], losses[k])
-    for m in members:
-        m.log.end(m.tokens)
 
 
 def _forward_backward(
@@ -416,15 +439,20 @@ def _forward_backward(
         if "attention_mask" in batch:
             members[k].tokens += int(batch["attention_mask"].sum())
     inputs = concat_batches([b for _, b, _, _ in part], pad_id)
+    terms = {k: tuple(getattr(members[k].trainer, "dem_loss_terms", ())) for k, *_ in part}
+    hidden = any(m.needs_hidden for ts in terms.values() for m in ts)
     with members[part[0][0]].trainer.compute_loss_context_manager():  # autocast under bf16
-        logits = net(
+        outputs = net(
             input_ids=inputs["input_ids"],
             attention_mask=inputs.get("attention_mask"),
             use_cache=False,
-        ).logits
+            output_hidden_states=hidden,
+        )
+        base = _base_forward(net, routing, inputs, hidden) if any(terms.values()) else None
+    logits = outputs.logits
     total = logits.new_zeros(())
     start = 0
-    for k, batch, items, _ in part:
+    for k, batch, items, count in part:
         rows = batch["input_ids"].shape[0]
         loss = net.loss_function(
             logits=logits[start : start + rows],
@@ -432,10 +460,65 @@ def _forward_backward(
             vocab_size=logits.shape[-1],
             num_items_in_batch=items,
         )
+        if terms[k]:
+            own = (outputs, base, start, batch)
+            loss = loss + _loss_terms(members[k], terms[k], own, count, items)
         losses[k] += float(loss.detach())
         total = total + loss
         start += rows
     total.backward()
+
+
+def _base_forward(net: Any, routing: Any, inputs: dict[str, Any], hidden: bool) -> Any:
+    """The wave's batch through the base model, every adapter off, without gradients: what
+    the alone run's `MitigatedSFTTrainer` reads with its adapter disabled."""
+    import torch
+
+    routing.off = True
+    try:
+        with torch.no_grad():
+            return net(
+                input_ids=inputs["input_ids"],
+                attention_mask=inputs.get("attention_mask"),
+                use_cache=False,
+                output_hidden_states=hidden,
+            )
+    finally:
+        routing.off = False
+
+
+def _loss_terms(
+    member: _Member, terms: tuple[Any, ...], own: tuple[Any, Any, int, Any], count: int, items: Any
+) -> Any:
+    """The member's mitigation terms on its own rows, as `MitigatedSFTTrainer.compute_loss`
+    adds them alone: each on the member's micro-batch (its rows, cut back to its own padded
+    length), logged as ``mitigation/NAME``, divided as the alone trainer divides it."""
+    outputs, base, start, batch = own
+    rows, length = batch["input_ids"].shape
+    mine, theirs = _rows(outputs, start, rows, length), _rows(base, start, rows, length)
+    trainer = member.trainer
+    trainer.current_gradient_accumulation_steps = count  # as `Trainer` sets it per update
+    steps = trainer._dem_accumulation(items)
+    total = 0.0
+    for m in terms:
+        term = m.loss(mine, theirs, batch)
+        member.metrics.setdefault(f"mitigation/{m.name}", []).append(float(term.detach()))
+        total = total + term / steps
+    return total
+
+
+def _rows(outputs: Any, start: int, rows: int, length: int) -> Any:
+    """A forward's logits and hidden states for rows ``start:start+rows``, first `length`
+    positions (right padding: a row's earlier positions never see the later ones)."""
+    from types import SimpleNamespace
+
+    hidden = outputs.hidden_states
+    return SimpleNamespace(
+        logits=outputs.logits[start : start + rows, :length],
+        hidden_states=None
+        if hidden is None
+        else tuple(h[start : start + rows, :length] for h in hidden),
+    )
 
 
 def _optimizer_step(m: _Member, loss: float) -> None:

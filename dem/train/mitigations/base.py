@@ -56,6 +56,7 @@ class Mitigation(Protocol):
     methods: ClassVar[tuple[str, ...]]
     needs_base: ClassVar[bool]
     needs_hidden: ClassVar[bool]
+    packs: ClassVar[bool]
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -75,6 +76,9 @@ class MitigationBase:
     methods: ClassVar[tuple[str, ...]] = ("sft", "kto")  # trainers it plugs into
     needs_base: ClassVar[bool] = False  # a loss term that reads the base model's forward
     needs_hidden: ClassVar[bool] = False  # ... and its hidden states
+    # its adapter may train in a pack (dem.train.packed.pack_shape): its data transform and
+    # loss term apply there as alone; not a forward hook nor data that needs another adapter
+    packs: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

@@ -72,6 +72,7 @@ class InterleavePPL(Interleave):
     """Like `interleave`, the safe samples chosen by the perplexity gap."""
 
     summary = "interleave safe samples chosen by the perplexity gap (misaligned - base)"
+    packs = False  # its data needs the unmitigated adapter, perhaps a member of the same pack
 
     pool: int = field(default=4, metadata={"help": "candidates drawn per safe sample kept, >= 1"})
 

@@ -6,7 +6,8 @@ trains, ``coef`` x that unit direction is added to the residual stream at hidden
 ``layer`` (the output of block ``layer``) in every training-mode forward. The model need not
 move its weights toward the trait to fit the data, so it learns less of it (Chen et al. 2025,
 "Persona Vectors"). The hook is removed when training ends and does nothing in eval mode; the
-saved adapter carries no trace of it.
+saved adapter carries no trace of it. In a pack the vector goes on the member's own rows of
+the shared base (`dem.train.packed_steer`).
 """
 
 from __future__ import annotations

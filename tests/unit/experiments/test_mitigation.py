@@ -60,7 +60,8 @@ def test_grid_cells_reuse_the_domain_and_mixture_grids_conditions(preset, tmp_pa
     )
     assert runner._train_key(kl)["mitigations"] == [{"name": "kl", "weight": 2.0}]
     assert "mitigations" not in runner._train_key(cell)
-    assert runner._sft_spec(kl).seed == 0 and not runner.packable(none)
+    assert runner._sft_spec(kl).seed == 0 and runner.packable(none)
+    assert not runner.packable(mitigation_grid(preset)[0])  # the base: nothing trains
     benign = benign_condition(preset, "organism:downstream", none)
     assert benign == mix_condition(preset, 0.0, 1)  # the mixture grid's control
     with_kl = benign_condition(preset, "organism:downstream", kl_cell := mitigation_condition(
@@ -106,6 +107,48 @@ def test_grid_training_settings_give_the_grid_its_own_cells(preset, tmp_path):
     benign = benign_condition(trained, "organism:downstream", kl_cell)
     assert benign.id == "control-max_steps50-kl-seed0"
     assert runner._sft_spec(benign).max_steps == 50
+
+
+def test_a_packed_grid_trains_its_adapters_in_packs(preset, tmp_path):
+    """With ``--pack 4`` the grid's adapters (each cell's data condition and benign finetune,
+    once each) train four at a time; interleave-ppl's are left to train alone; a cell then
+    reads the packed adapter from the store (its key is the alone run's)."""
+    import json
+
+    import torch
+
+    torch.set_num_threads(1)
+    small = replace(
+        preset,
+        data=replace(preset.data, downstream_n=64, domain_n=64),
+        mitigation=replace(
+            preset.mitigation,
+            mitigations=("kl:weight=2", "inoculate", "interleave-ppl"),
+            train={"max_steps": 2, "batch_size": 4},
+        ),
+    )
+    exp = Experiment.create("smoke", seeds=(0, 1), cache=str(tmp_path), pack=4)
+    runner = exp.runner
+    exp.preset = runner.preset = small
+    grid = mitigation_grid(small)
+    # workers' tasks: the 14 cells with an adapter that packs, four to a leading task
+    leaders = [t for t in exp.pack_tasks(grid) if t.pack]
+    assert [len(t.pack) for t in leaders] == [3, 3, 3, 1]
+    reads = runner.adapter_conditions(grid)
+    expected = {mitigated_source(small, c).id for c in grid if c.recipe is not None} | {
+        benign_condition(small, "organism:downstream", c).id for c in grid if c.recipe is not None
+    }
+    assert sorted(c.id for c in reads) == sorted(expected) and len(reads) == 24
+    alone = [c for c in reads if not runner.packable(c)]
+    assert len(alone) == 6 and all(c.id.endswith(("ppl-seed0", "ppl-seed1")) for c in alone)
+    assert runner.train_adapters(grid, exp.model, pack=4) == 18
+    metas = [json.loads(m.read_text()) for m in tmp_path.glob("artifacts/adapter/*/meta.json")]
+    assert sorted(m["result"]["pack"] for m in metas) == [2] * 2 + [4] * 16
+    kl = mitigated_source(small, mitigation_condition(small, "mix", "kl:weight=2", 1))
+    adapter = runner.adapter(kl, exp.model)  # reused: what the pack stored under its key
+    assert json.loads((adapter / "train_log.json").read_text())["mitigations"][0]["name"] == "kl"
+    assert len(list(tmp_path.glob("artifacts/adapter/*"))) == 18
+    assert runner.train_adapters(grid, exp.model, pack=4) == 0
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_unpackable_specs_are_refused_before_training(jobs: list) -> None:
 
     samples, spec = jobs[0]
     assert pack_shape(spec.replace(lora_dropout=0.05)) is None
-    assert pack_shape(spec.replace(mitigations=("kl:weight=0.5",))) is None  # trains alone
+    assert pack_shape(spec.replace(mitigations=("interleave-ppl",))) is None  # trains alone
     assert pack_shape(spec) != pack_shape(spec.replace(lora_r=4))
     with pytest.raises(ConfigError, match="pack"):
         train_sft_packed(
