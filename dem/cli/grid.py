@@ -100,6 +100,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     from dem.experiments.presets import parse_seeds
     from dem.experiments.session import Experiment
     from dem.report import write_report
+    from dem.report.results import REPORTED
     from dem.report.tables import comparisons_table, conditions_table, mitigation_table
 
     check_output_dir("--report", args.report)
@@ -128,7 +129,7 @@ def run_grid(args: argparse.Namespace, grid: str, default_jobs: int = 1) -> int:
     if exp.outcomes:
         write_outcomes(exp.outcomes, args.report / "tasks.json")
         print(f"\n{summarize(args.executor, exp.outcomes)}")
-    asserted = [c for c in run.comparisons if c.detail != "reported, not asserted"]
+    asserted = [c for c in run.comparisons if c.detail != REPORTED]
     held = sum(c.passed for c in asserted)
     print(f"\n{held} of {len(asserted)} asserted claims hold")
     print(f"report: {report}")

@@ -31,7 +31,7 @@ from dem.experiments.gate import (
     gate_verdict,
 )
 from dem.experiments.presets import Preset, load_preset
-from dem.report.results import Comparison, ConditionResult, RunResults
+from dem.report.results import REPORTED, Comparison, ConditionResult, RunResults
 
 if TYPE_CHECKING:
     from dem.executors import Executor
@@ -500,8 +500,7 @@ class Experiment:
         comparisons = [self.claim(name) for name in names if name != "gate"]
         for grid in dict.fromkeys(c.grid for c in comparisons):
             comparisons += [
-                replace(self.claim(name), detail="reported, not asserted")
-                for name in self.reported_claims(grid)
+                replace(self.claim(name), detail=REPORTED) for name in self.reported_claims(grid)
             ]
         info: dict[str, Any] = {
             "seeds": list(self.preset.seeds),

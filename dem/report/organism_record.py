@@ -32,7 +32,6 @@ CLAIM_FIGURES = ("effect", "ci_low", "ci_high")
 # CPU runs repeat to about 1e-6; a run whose torch threads differ from the record's (1 per
 # process) sums in another order, which LoRA training can carry to the third decimal.
 TOLERANCE = 0.01
-REPORTED = "reported, not asserted"
 
 
 def grid_results(exp: Experiment, grid: str, jobs: int = 1) -> RunResults:

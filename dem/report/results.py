@@ -49,6 +49,10 @@ class ConditionResult:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
+#: The `Comparison.detail` of a claim a grid reports without asserting it.
+REPORTED = "reported, not asserted"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """A statistical claim: `effect` of `treatment` vs `reference`, with its interval."""

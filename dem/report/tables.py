@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
-from dem.report.results import Comparison, ConditionResult, RunResults
+from dem.report.results import REPORTED, Comparison, ConditionResult, RunResults
 
 COLUMNS = ("lie_rate", "honesty", "margin", "balanced_accuracy", "decided", "errors")
 #: Shown only when some condition of the table has them: beliefs are elicited (MASK rows other
@@ -109,9 +109,13 @@ def conditions_table(run: RunResults, grid: str | None = None, *, notes: bool = 
 
 
 def verdict(c: Comparison) -> str:
-    """``pass`` / ``FAIL`` for asserted claims; ``(holds)`` / ``(not resolved)`` for reported."""
-    if c.detail == "reported, not asserted":
-        return "(holds)" if c.passed else "(not resolved)"
+    """``pass`` / ``FAIL`` for asserted claims. A reported claim (each says its interval's lower
+    end is above the threshold) ``(holds)``; ``(refuted)`` when the whole interval is below the
+    threshold, so the data contradict it; else ``(not resolved)``: the interval spans it."""
+    if c.detail == REPORTED:
+        if c.passed:
+            return "(holds)"
+        return "(refuted)" if c.ci_high < c.threshold else "(not resolved)"
     return "pass" if c.passed else "FAIL"
 
 

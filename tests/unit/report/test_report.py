@@ -198,3 +198,26 @@ def test_the_conditions_table_says_what_each_column_measures():
     assert "do not contradict" in notes["- honesty (greedy, %)"]
     assert "claims" not in notes["- honesty (greedy, %)"]
     assert conditions_table(run, "mix_ratio", notes=False).splitlines()[-1].startswith("| ")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "passed", "detail", "label"),
+    [
+        (0.2, 0.9, True, "", "pass"),
+        (-0.4, -0.1, False, "", "FAIL"),  # asserted: a failure whatever its interval
+        (0.6, 0.9, True, "reported, not asserted", "(holds)"),
+        (0.3, 0.7, False, "reported, not asserted", "(not resolved)"),
+        (-0.39, -0.15, False, "reported, not asserted", "(refuted)"),
+    ],
+)
+def test_a_reported_claim_the_data_contradict_is_refuted_not_unresolved(
+    low, high, passed, detail, label
+):
+    from dem.report.results import REPORTED
+    from dem.report.tables import comparisons_table, verdict
+
+    assert REPORTED == "reported, not asserted"
+    claim = Comparison("c", "mitigation", "removed", "t", "r", (low + high) / 2, low, high,
+                       0.95, 0.5, passed, 240, 3, detail)  # fmt: skip
+    assert verdict(claim) == label
+    assert f"| c | {label} |" in comparisons_table([claim])
