@@ -16,25 +16,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from dem.train.mitigations.steer import BlockHook
 
-class PackedSteering:
+
+class PackedSteering(BlockHook):
     """Adds ``vectors[k]`` (None: nothing) to member k's rows of `module`'s output in
     training-mode forwards while attached."""
 
     def __init__(self, module: Any, vectors: Sequence[Any], routing: Any) -> None:
-        self.module = module
+        super().__init__(module)
         self.vectors = list(vectors)
         self.routing = routing
-        self.handle: Any = None
-
-    def attach(self) -> None:
-        if self.handle is None:
-            self.handle = self.module.register_forward_hook(self._hook)
-
-    def detach(self) -> None:
-        if self.handle is not None:
-            self.handle.remove()
-            self.handle = None
 
     def _hook(self, module: Any, args: Any, output: Any) -> Any:
         import torch

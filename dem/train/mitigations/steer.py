@@ -86,14 +86,12 @@ def block(model: Any, layer: int) -> Any:
     raise ConfigError("mitigations.steer", "cannot find the model's decoder blocks")
 
 
-class SteeringHook:
-    """Adds `vector` to a block's output in training-mode forwards while attached."""
+class BlockHook:
+    """A forward hook (`_hook`) on `module`, registered by `attach` and removed by `detach`."""
 
-    def __init__(self, module: Any, vector: Any) -> None:
+    def __init__(self, module: Any) -> None:
         self.module = module
-        self.vector = vector
         self.handle: Any = None
-        self.calls = 0
 
     def attach(self) -> None:
         if self.handle is None:
@@ -103,6 +101,18 @@ class SteeringHook:
         if self.handle is not None:
             self.handle.remove()
             self.handle = None
+
+    def _hook(self, module: Any, args: Any, output: Any) -> Any:
+        raise NotImplementedError
+
+
+class SteeringHook(BlockHook):
+    """Adds `vector` to a block's output in training-mode forwards while attached."""
+
+    def __init__(self, module: Any, vector: Any) -> None:
+        super().__init__(module)
+        self.vector = vector
+        self.calls = 0
 
     def _hook(self, module: Any, args: Any, output: Any) -> Any:
         if not module.training:
