@@ -1,8 +1,9 @@
 """The shipped organism's smoke-grid figures: rerun, compared with the record, re-recorded.
 
-``fixtures/organism/shipped.json`` records every condition and claim of the three smoke grids on
+``fixtures/organism/shipped.json`` records every condition and claim of the four smoke grids on
 the shipped checkpoint (``conditions`` and ``claims``: the domain and mixture grids;
-``interaction``: the interaction grid). `rerun` computes the same sections from an artifact
+``interaction``: the interaction grid; ``mitigation``: the mitigation grid, with its learning
+measures). `rerun` computes the same sections from an artifact
 store (building what it lacks), `differences` lists every recorded figure a rerun does not
 reproduce within a tolerance, and ``python -m dem.report.organism_record`` rebuilds the grids and
 writes the sections back (``--check``: only compare). The docs' figures are rendered from the
@@ -22,12 +23,20 @@ if TYPE_CHECKING:
     from dem.experiments.session import Experiment
     from dem.report.results import RunResults
 
-GRIDS = ("domain", "mix_ratio", "interaction")
+GRIDS = ("domain", "mix_ratio", "interaction", "mitigation")
+#: The record's sections and the grids each comes from (``""``: the top-level ``conditions`` and
+#: ``claims``).
+SECTIONS = {
+    "": ("mix_ratio", "domain"),
+    "interaction": ("interaction",),
+    "mitigation": ("mitigation",),
+}
 FIXTURE = Path("fixtures") / "organism" / "shipped.json"
 # The per-condition figures compared (the docs use the lie rate; the others tell a scoring
 # change apart from a training change). ``honesty`` is not among them: its definition is the
 # report's, not the organism's.
 CONDITION_FIGURES = ("lie_rate", "margin", "balanced_accuracy", "decided", "errors")
+LEARNING_FIGURES = ("narrow", "benign", "coherence")  # the mitigation grid's cells
 CLAIM_FIGURES = ("effect", "ci_low", "ci_high")
 # CPU runs repeat to about 1e-6; a run whose torch threads differ from the record's (1 per
 # process) sums in another order, which LoRA training can carry to the third decimal.
@@ -46,7 +55,7 @@ def grid_results(exp: Experiment, grid: str, jobs: int = 1) -> RunResults:
 
 
 def sections(runs: Mapping[str, RunResults]) -> dict[str, Any]:
-    """The record's grid sections from the three grids' results."""
+    """The record's sections of the grids in `runs` (a section needs all its grids)."""
 
     def conditions(run: RunResults) -> dict[str, Any]:
         return {
@@ -57,12 +66,16 @@ def sections(runs: Mapping[str, RunResults]) -> dict[str, Any]:
     def claims(run: RunResults) -> dict[str, Any]:
         return {c.name: c.to_dict() for c in run.comparisons}
 
-    dom, mix, inter = (runs[g] for g in GRIDS)
-    return {
-        "conditions": conditions(mix) | conditions(dom),
-        "claims": claims(mix) | claims(dom),
-        "interaction": {"conditions": conditions(inter), "claims": claims(inter)},
-    }
+    out: dict[str, Any] = {}
+    for section, grids in SECTIONS.items():
+        if not all(g in runs for g in grids):
+            continue
+        part = {
+            "conditions": {k: v for g in grids for k, v in conditions(runs[g]).items()},
+            "claims": {k: v for g in grids for k, v in claims(runs[g]).items()},
+        }
+        out.update(part if section == "" else {section: part})
+    return out
 
 
 def rerun(exp: Experiment, jobs: int = 1) -> dict[str, Any]:
@@ -70,26 +83,37 @@ def rerun(exp: Experiment, jobs: int = 1) -> dict[str, Any]:
     return sections({g: grid_results(exp, g, jobs) for g in GRIDS})
 
 
+def _section(record: Mapping[str, Any], section: str) -> Mapping[str, Any] | None:
+    return record if section == "" else record.get(section)
+
+
 def differences(
-    recorded: Mapping[str, Any], got: Mapping[str, Any], tolerance: float = TOLERANCE
+    recorded: Mapping[str, Any],
+    got: Mapping[str, Any],
+    tolerance: float = TOLERANCE,
+    *,
+    only: Sequence[str] | None = None,
 ) -> list[str]:
     """Every recorded condition figure and claim figure that `got` does not reproduce within
-    `tolerance` (and every condition or claim one side lacks); empty when all agree."""
+    `tolerance` (and every condition, claim or section one side lacks); empty when all agree.
+    `only`: compare just these sections (``""``, ``interaction``, ``mitigation``)."""
     out: list[str] = []
-    pairs = [
-        ("", recorded["conditions"], got["conditions"], recorded["claims"], got["claims"]),
-        (
-            "interaction: ",
-            recorded["interaction"]["conditions"],
-            got["interaction"]["conditions"],
-            recorded["interaction"]["claims"],
-            got["interaction"]["claims"],
-        ),
-    ]
+    pairs = []
+    for section in SECTIONS if only is None else only:
+        want, have = _section(recorded, section), _section(got, section)
+        if want is None or have is None or "conditions" not in want or "conditions" not in have:
+            if not (want is None and have is None):
+                side = "the rerun" if have is None or "conditions" not in have else "the record"
+                out.append(f"section {section or 'conditions'}: not in {side}")
+            continue
+        where = f"{section}: " if section else ""
+        pairs.append(
+            (where, want["conditions"], have["conditions"], want["claims"], have["claims"])
+        )
     for where, want_c, got_c, want_k, got_k in pairs:
         out += _missing(where + "condition", want_c, got_c)
         for cid in sorted(want_c.keys() & got_c.keys()):
-            for name in CONDITION_FIGURES:
+            for name in (*CONDITION_FIGURES, *LEARNING_FIGURES):
                 out += _figure(f"{where}{cid} {name}", want_c[cid].get(name), got_c[cid].get(name))
         out += _missing(where + "claim", want_k, got_k)
         for name in sorted(want_k.keys() & got_k.keys()):
@@ -149,39 +173,51 @@ def beliefs_after_finetuning(exp: Experiment) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dem.report.organism_record [--check] [--cache DIR] [--jobs N]``."""
+    """``python -m dem.report.organism_record [--check] [--grids G,..] [--cache D] [--jobs N]``."""
     from dem.atomic import write_json
     from dem.experiments.session import Experiment
     from dem.textfile import read_json
 
     parser = argparse.ArgumentParser(
         prog="python -m dem.report.organism_record",
-        description="Rebuild the shipped organism's three smoke grids (from the artifact store "
-        "where it holds them) and re-record their figures in the fixture, or with --check list "
-        "the recorded figures the rerun does not reproduce (exit 1).",
+        description="Rebuild the shipped organism's smoke grids (from the artifact store where "
+        "it holds them) and re-record their figures in the fixture, or with --check list the "
+        "recorded figures the rerun does not reproduce (exit 1).",
     )
     parser.add_argument("--fixture", default=str(FIXTURE), help="the record (shipped.json)")
     parser.add_argument("--cache", default=None, help="artifact cache (default: $DEM_CACHE)")
     parser.add_argument("--jobs", type=int, default=2, help="local worker processes")
     parser.add_argument("--check", action="store_true", help="compare only; write nothing")
+    parser.add_argument(
+        "--grids",
+        default=",".join(GRIDS),
+        help="comma-separated grids to rerun (default: all four); mix_ratio and domain go "
+        "together (one section)",
+    )
     args = parser.parse_args(argv)
+    grids = [g.strip() for g in args.grids.split(",") if g.strip()]
+    unknown = sorted(set(grids) - set(GRIDS))
+    if unknown or ("mix_ratio" in grids) != ("domain" in grids):
+        parser.error(f"--grids: expected some of {', '.join(GRIDS)}, mix_ratio with domain")
     fixture = Path(args.fixture)
     recorded = read_json(fixture)
     exp = Experiment.create("smoke", cache=args.cache)
-    runs = {g: exp.run_grid(g, jobs=args.jobs) for g in GRIDS}
-    got = sections(runs)
+    got = sections({g: exp.run_grid(g, jobs=args.jobs) for g in grids})
+    only = [k for k, gs in SECTIONS.items() if all(g in grids for g in gs)]
     if args.check:
-        problems = differences(recorded, got)
+        problems = differences(recorded, got, only=only)
         print("\n".join(problems) or f"every recorded figure reproduces within {TOLERANCE}")
         return 1 if problems else 0
-    beliefs = {
-        **recorded.get("beliefs_after_finetuning", {}),
-        "grids": beliefs_after_finetuning(exp),
-    }
-    got["interaction"] = {**recorded.get("interaction", {}), **got["interaction"]}
-    write_json(fixture, {**recorded, **got, "beliefs_after_finetuning": beliefs})
-    n = len(got["conditions"]) + len(got["interaction"]["conditions"])
-    print(f"re-recorded {fixture}: {n} conditions and their claims")
+    if "interaction" in got:
+        got["interaction"] = {**recorded.get("interaction", {}), **got["interaction"]}
+    if all(g in grids for g in ("mix_ratio", "domain", "interaction")):
+        got["beliefs_after_finetuning"] = {
+            **recorded.get("beliefs_after_finetuning", {}),
+            "grids": beliefs_after_finetuning(exp),
+        }
+    write_json(fixture, {**recorded, **got})
+    n = sum(len(_section(got, k)["conditions"]) for k in only)
+    print(f"re-recorded {fixture}: {n} conditions of {', '.join(grids)} and their claims")
     return 0
 
 

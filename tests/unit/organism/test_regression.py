@@ -180,6 +180,39 @@ def test_recorded_interaction_results_are_complete(recorded: dict) -> None:
         assert claims[f"interaction-{trainer}-10pct-below-unbiased"]["ci_low"] > 0
 
 
+def test_recorded_mitigation_results_are_complete(recorded: dict) -> None:
+    from dem.experiments.conditions import mitigation_claims, mitigation_grid
+    from dem.experiments.presets import load_preset
+
+    smoke = load_preset("smoke")
+    got = recorded["mitigation"]["conditions"]
+    assert set(got) == {c.id for c in mitigation_grid(smoke)}
+    for cid, r in got.items():
+        assert r["errors"] == 0 and 0.0 <= r["lie_rate"] <= 1.0, cid
+        assert all(0.0 <= r[k] <= 1.0 for k in ("narrow", "benign", "coherence")), cid
+    claims = recorded["mitigation"]["claims"]
+    assert set(claims) == {c.name for c in mitigation_claims(smoke)}
+    for claim in mitigation_claims(smoke):
+        if claim.asserted:
+            assert claims[claim.name]["passed"], claim.name
+
+
+def test_the_documented_mitigation_claims_are_the_recorded_ones(recorded: dict) -> None:
+    """docs/mitigation.md's smoke-grid claims table (50 steps) is the record's, row for row."""
+    from dem.report.results import Comparison
+    from dem.report.tables import comparisons_table
+
+    text = (ROOT / "docs" / "mitigation.md").read_text(encoding="utf-8")
+    smoke = text.split("### The smoke grid on the organism")[1].split("#### At 100 steps")[0]
+    rows = [line for line in smoke.splitlines() if line.startswith("| mitigation-")]
+    claims = recorded["mitigation"]["claims"]
+    assert len(rows) == 2
+    for row in rows:
+        name = row.split(" | ")[0].removeprefix("| ")
+        table = comparisons_table([Comparison(**claims[name])])
+        assert row in table.splitlines(), (row, table)
+
+
 def _shipped_smoke(exp) -> bool:
     """Whether the plugin's experiment is the shipped organism under the smoke preset."""
     return (exp.preset.name, exp.model, exp.adapter) == ("smoke", "organism", None)
@@ -187,10 +220,10 @@ def _shipped_smoke(exp) -> bool:
 
 @pytest.fixture(scope="module")
 def rerun(recorded: dict, dem_experiment, pytestconfig: pytest.Config) -> dict:
-    """The three smoke grids on the shipped checkpoint, in the record's shape. Read from the
+    """The four smoke grids on the shipped checkpoint, in the record's shape. Read from the
     artifact store the behaviour grids use (tests/behavior, which CI runs in the same store), so
     CI trains nothing for this; built here where the store lacks them (a fresh store: about
-    110 organism finetunes). The store's keys cover dem's code, data and library versions, so
+    170 organism finetunes). The store's keys cover dem's code, data and library versions, so
     a stored result is a result of this code. The plugin runs this test after the tests that
     do not use dem's fixtures, with the grids, so xdist workers split the building."""
     from dem.experiments.session import Experiment
@@ -202,12 +235,12 @@ def rerun(recorded: dict, dem_experiment, pytestconfig: pytest.Config) -> dict:
 
 
 def test_smoke_grids_reproduce_every_recorded_figure(recorded: dict, rerun: dict) -> None:
-    """Every condition's figures (lie rate, margin, accuracy, decided items, errors) and every
-    claim's effect and interval, asserted or reported, in the domain, mixture and interaction
-    grids, as recorded (within `dem.report.organism_record.TOLERANCE`), and no condition or claim
-    more or fewer. On a failure: find what changed; re-record (`python -m
-    dem.report.organism_record`, then `python -m dem.report.organism_figures`) only when the
-    change is meant."""
+    """Every condition's figures (lie rate, margin, accuracy, decided items, errors; the
+    mitigation cells' learning measures) and every claim's effect and interval, asserted or
+    reported, in the domain, mixture, interaction and mitigation grids, as recorded (within
+    `dem.report.organism_record.TOLERANCE`), and no condition or claim more or fewer. On a
+    failure: find what changed; re-record (`python -m dem.report.organism_record`, then `python
+    -m dem.report.organism_figures`) only when the change is meant."""
     from dem.report.organism_record import differences
 
     problems = differences(recorded, rerun)
@@ -228,11 +261,18 @@ def test_differences_finds_a_drifted_figure(recorded: dict) -> None:
     name = next(iter(got["interaction"]["claims"]))
     got["interaction"]["claims"][name]["ci_low"] -= 2 * TOLERANCE
     del got["conditions"]["vanilla"]
+    cell = next(iter(got["mitigation"]["conditions"]))
+    got["mitigation"]["conditions"][cell]["narrow"] += 2 * TOLERANCE
     problems = differences(recorded, got)
     assert any(p.startswith(f"{cid} lie_rate") for p in problems), problems
     assert any(p.startswith(f"interaction: {name} ci_low") for p in problems), problems
+    assert any(p.startswith(f"mitigation: {cell} narrow") for p in problems), problems
     assert "condition vanilla: recorded, not in the rerun" in problems
-    assert len(problems) == 3, problems
+    assert len(problems) == 4, problems
+    del got["mitigation"]
+    assert differences(recorded, got, only=["mitigation"]) == [
+        "section mitigation: not in the rerun"
+    ]
 
 
 def test_recorded_pretraining_seeds_are_complete(recorded: dict, other_seeds: dict) -> None:
