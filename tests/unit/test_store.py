@@ -6,6 +6,8 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -231,24 +233,31 @@ def _hold_lock(root: str, key: str, ready, release) -> None:
         release.wait(30)
 
 
+@contextmanager
+def _held_by_another_process(root: Path, key: str) -> Iterator[None]:
+    """Another process holds the store's lock of `key` for the block (as a builder would)."""
+    ctx = mp.get_context("spawn")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold_lock, args=(str(root), key, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
 def test_a_key_another_process_builds_is_skipped_without_waiting(tmp_path: Path) -> None:
     store = ArtifactStore(tmp_path / "cache")
     key = store.key("demo", PARTS)
     (store.base / ".locks").mkdir(parents=True)
-    ctx = mp.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), key, ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
+    with _held_by_another_process(tmp_path, key):
         start = time.time()
         assert (
             store.get_or_build("demo", PARTS, _build_slowly(str(tmp_path), 0), wait=False) is None
         )
         assert time.time() - start < 5 and _count_builds(tmp_path) == 0
-    finally:
-        release.set()
-        holder.join(30)
     art = store.get_or_build("demo", PARTS, _build_slowly(str(tmp_path), 0), wait=False)
     assert art is not None and not art.reused
 
@@ -335,15 +344,7 @@ def test_build_together_claims_reuses_skips_and_gives_up(tmp_path: Path) -> None
     assert (arts[3].path / "x.txt").read_text() == "3" and arts[3].meta["result"] == {"v": 3}
 
     key, n_calls = store.key("demo", {"n": 2}), len(calls)
-    ctx = mp.get_context("spawn")
-    ready, release = ctx.Event(), ctx.Event()
-    holder = ctx.Process(target=_hold_lock, args=(str(tmp_path), key, ready, release))
-    holder.start()
-    try:
-        assert ready.wait(30)
+    with _held_by_another_process(tmp_path, key):
         arts = store.build_together(requests, work)
-    finally:
-        release.set()
-        holder.join(30)
     assert arts[2] is None and len(calls) == n_calls  # left to its builder; nothing to do here
     assert arts[1] is not None and arts[1].reused and arts[3] is not None and arts[3].reused
