@@ -13,7 +13,7 @@ from dem.models.spec import ModelSpec
 
 #: Token ids of (conversation, reply) pairs already cut, per tokenizer object: a grid scores the
 #: same prompts and answers once per condition, on the one tokenizer its process's base holds.
-_REPLY_IDS: weakref.WeakKeyDictionary[Any, dict[str, tuple[tuple[int, ...], tuple[int, ...]]]]
+_REPLY_IDS: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]]]
 _REPLY_IDS = weakref.WeakKeyDictionary()
 MAX_MEMO = 100_000  # pairs per tokenizer; the memo starts over past it
 
@@ -43,18 +43,15 @@ class ChatTokens:
         its first end-of-turn token (appended when the template writes none). Memoised per
         tokenizer, its chat template, vocabulary size and end-of-turn ids."""
         memo = _memo(self.tokenizer)
+        template = self.tokenizer.chat_template
         try:
-            key = json.dumps(
-                [
-                    self.tokenizer.chat_template,
-                    len(self.tokenizer),
-                    self.stop_ids,
-                    [dict(m) for m in conversation],
-                    reply,
-                ]
-            )
-        except TypeError:  # a message value JSON cannot write: not memoised
+            pair = json.dumps([[dict(m) for m in conversation], reply])
+            if not isinstance(template, str | None):  # a dict of named templates
+                template = json.dumps(template, sort_keys=True)
+        except TypeError:  # a value JSON cannot write: not memoised
             return self._reply_ids(conversation, reply)
+        # the template is the tokenizer's own string (a reference, hashed once), not a copy
+        key = (template, len(self.tokenizer), tuple(self.stop_ids), pair)
         if key not in memo:
             if len(memo) >= MAX_MEMO:
                 memo.clear()
@@ -79,7 +76,7 @@ class ChatTokens:
         return self.encode(prompt), ids
 
 
-def _memo(tokenizer: Any) -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
+def _memo(tokenizer: Any) -> dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]]:
     """`tokenizer`'s memo of cut pairs (a plain dict where the tokenizer takes no weak ref)."""
     try:
         return _REPLY_IDS.setdefault(tokenizer, {})
