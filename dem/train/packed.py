@@ -250,8 +250,8 @@ class _Pack:
     bf16: bool
     progress: bool
     wave: int
-    base: ModelSpec | None = None  # the model as the alone run is given it (mitigations read it)
-    store: ArtifactStore | None = None  # where the mitigations find other artifacts
+    base: ModelSpec  # the model as the alone run is given it (mitigations read it)
+    store: ArtifactStore  # where the mitigations find other artifacts
     logs: list[TrainLog] = field(default_factory=list)
     trained: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -328,7 +328,7 @@ class _Pack:
         if spec.mitigations:  # as the alone run: their data, then the re-seeded build
             from dem.train.mitigations.trainer import mitigated_factory
 
-            build = mitigated_factory(build, self.base or self.model, self.store)
+            build = mitigated_factory(build, self.base, self.store)
         trainer = build(shell, tokenizer, samples, spec, self.bf16, f"{scratch}/{i}", self.logs[i])
         if self.method.lm_head is not None:  # what the pack's loss reads
             trainer.dem_lm_head = self.method.lm_head
